@@ -1,0 +1,56 @@
+# Two commands do everything on a fresh clone:
+#   make demo   run the federation offline against the lab
+#   make test   install what is needed, then run every check and test
+# Both install their own Python venv (with uv) and Azurite (npm ci, from the committed lock file).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test lint typecheck pytest demo lab clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(UV): | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.installed: requirements-dev.lock | $(UV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements-dev.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## install the venv and Azurite (idempotent)
+
+lint: setup  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup  ## mypy --strict
+	$(BIN)/mypy lab
+
+pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest  ## every check and every test
+
+demo: setup  ## the federation, offline, end to end
+	$(BIN)/python -m lab.walkthrough
+
+lab: setup  ## run the lab in the foreground (prints the environment to export)
+	$(BIN)/python -m lab
+
+lock:  ## re-pin requirements-dev.lock from pyproject.toml
+	$(UV) pip compile --quiet --extra dev pyproject.toml -o requirements-dev.lock
+
+clean:  ## remove the venv, node_modules and build output
+	rm -rf $(VENV) node_modules build .mypy_cache .ruff_cache
