@@ -186,10 +186,13 @@ def test_metadata_id_token_to_blob_listing_async(lab: Lab) -> None:
     from azure.storage.blob.aio import BlobServiceClient
 
     async def list_names() -> list[str]:
+        # aiohttp does not read REQUESTS_CA_BUNDLE: the lab's CA is passed explicitly.
+        ca = os.environ["LAB_CA_FILE"]
         credential = AsyncClientAssertionCredential(
-            os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_id_token_callback()
+            os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_id_token_callback(), connection_verify=ca
         )
-        async with credential, BlobServiceClient(lab.blob_account_url, credential=credential) as service:
+        service = BlobServiceClient(lab.blob_account_url, credential=credential, connection_verify=ca)
+        async with credential, service:
             return [blob.name async for blob in service.get_container_client("reports").list_blobs()]
 
     names = asyncio.run(list_names())
