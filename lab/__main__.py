@@ -21,13 +21,19 @@ from lab.topology import DEFAULT_TOPOLOGY, TopologyError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--topology", type=Path, default=DEFAULT_TOPOLOGY, help="topology TOML (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="python -m lab", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--topology", type=Path, default=DEFAULT_TOPOLOGY, help="topology TOML (default: %(default)s)"
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every hop")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="lifetime of minted tokens, seconds")
     parser.add_argument("--no-azurite", action="store_true", help="do not start Azurite (no Blob Storage)")
     parser.add_argument("--env-file", type=Path, help="also write the `export` lines to this file")
-    parser.add_argument("--json", action="store_true", help="print endpoints and environment as one JSON line")
+    parser.add_argument(
+        "--json", action="store_true", help="print endpoints and environment as one JSON line"
+    )
     return parser.parse_args(argv)
 
 

@@ -84,7 +84,9 @@ class Azurite:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"Azurite exited with {self._process.returncode}; see {self.workdir / 'azurite.log'}")
+                raise RuntimeError(
+                    f"Azurite exited with {self._process.returncode}; see {self.workdir / 'azurite.log'}"
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
@@ -98,11 +100,16 @@ class Azurite:
         from azure.storage.blob import BlobServiceClient, ContentSettings
 
         client = BlobServiceClient(
-            self.account_url, credential=_StaticToken(storage_token), connection_verify=str(ca_file), retry_total=2
+            self.account_url,
+            credential=_StaticToken(storage_token),
+            connection_verify=str(ca_file),
+            retry_total=2,
         )
         for container in containers:
             if container.storage_account_name != ACCOUNT:
-                raise ValueError(f"Azurite serves only the account {ACCOUNT}, not {container.storage_account_name}")
+                raise ValueError(
+                    f"Azurite serves only the account {ACCOUNT}, not {container.storage_account_name}"
+                )
             container_client = client.get_container_client(container.name)
             container_client.create_container()
             for blob in container.blobs:

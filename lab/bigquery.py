@@ -193,9 +193,12 @@ class _BigQuery:
         names = ("query", "useLegacySql", "queryParameters", "parameterMode", "defaultDataset")
         configuration = {"query": {k: copy.deepcopy(body[k]) for k in names if k in body}}
         job = self._run(project, None, body.get("location"), configuration, store_error=False)
-        max_results = body.get("maxResults")
+        try:
+            max_results = None if body.get("maxResults") is None else int(body["maxResults"])
+        except (TypeError, ValueError) as exc:
+            raise BigQueryError(400, "invalid", f"Invalid maxResults: {body['maxResults']!r}") from exc
         int64 = bool((body.get("formatOptions") or {}).get("useInt64Timestamp"))
-        page = _page(job, None if max_results is None else int(max_results), None, None, int64)
+        page = _page(job, max_results, None, None, int64)
         return {"kind": "bigquery#queryResponse", **page, "queryId": job.job_id, **_common(job)}
 
     def get(self, project: str, job_id: str) -> dict[str, Any]:

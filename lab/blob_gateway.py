@@ -44,7 +44,9 @@ def scope_covers(scope: str, account: str, container: str | None) -> bool:
     return True
 
 
-def create(controls: Controls, keys: Keys, topology: Callable[[], Topology], upstream: str, ca_file: Path) -> Service:
+def create(
+    controls: Controls, keys: Keys, topology: Callable[[], Topology], upstream: str, ca_file: Path
+) -> Service:
     """The ``<account>.blob.core.windows.net`` stand-in, forwarding to Azurite at ``upstream``."""
     service = Service("azure.blob", controls, lambda status, msg: errors.storage(status, "ServerBusy", msg))
     session = requests.Session()
@@ -88,7 +90,9 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
         )
     if float(claims.get("exp", 0)) <= controls.now():
         return errors.storage(
-            401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. Lifetime validation failed. The token is expired."
+            401,
+            "InvalidAuthenticationInfo",
+            "Server failed to authenticate the request. Lifetime validation failed. The token is expired.",
         )
     segments = [s for s in path.split("/") if s]
     account = segments[0] if segments else ""

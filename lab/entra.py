@@ -213,7 +213,12 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
         acr=acr,
     )
     return jsonify(
-        {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access_token}
+        {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access_token,
+        }
     )
 
 
@@ -240,7 +245,9 @@ def _authenticate_client(entra: Entra, app: Application, form: Any) -> Response 
         )
     if form.get("client_assertion_type") != JWT_BEARER:
         return errors.entra(
-            "invalid_request", 50027, "JWT token is invalid or malformed (client_assertion_type is not jwt-bearer)."
+            "invalid_request",
+            50027,
+            "JWT token is invalid or malformed (client_assertion_type is not jwt-bearer).",
         )
     return _check_assertion(entra, app, assertion)
 
@@ -316,7 +323,9 @@ def create_managed_identity(entra: Entra) -> Service:
     @service.route("/msi/token", "appservice")
     def app_service() -> Response:
         if request.headers.get("X-IDENTITY-HEADER") != entra.identity_header:
-            return errors.azure_msi(401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.")
+            return errors.azure_msi(
+                401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER."
+            )
         if request.args.get("api-version") != "2019-08-01":
             return errors.azure_msi(400, "api-version must be 2019-08-01.")
         issued = _managed_identity_token(entra)
@@ -366,7 +375,9 @@ def _managed_identity_token(entra: Entra) -> tuple[str, int, str, str] | Respons
     else:
         identity = topology.managed_identity(name=topology.runtime.app_service_managed_identity)
     if identity is None:
-        return errors.azure_msi(400, f"No managed identity with client_id '{wanted}' is assigned to this host.")
+        return errors.azure_msi(
+            400, f"No managed identity with client_id '{wanted}' is assigned to this host."
+        )
     requested = request.args.get("resource", "")
     if not requested:
         return errors.azure_msi(400, "Required query parameter 'resource' is missing.")

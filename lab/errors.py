@@ -59,7 +59,11 @@ def google_api(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Google's JSON API error: ``{"error": {"code", "message", "status", ...}}``."""
-    error: dict[str, Any] = {"code": code, "message": message, "status": status or _STATUS_NAMES.get(code, "UNKNOWN")}
+    error: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "status": status or _STATUS_NAMES.get(code, "UNKNOWN"),
+    }
     if errors is not None:
         error["errors"] = errors
     elif reason:

@@ -50,12 +50,22 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         try:
             identity = identity_from_header(keys, controls.now(), request.headers.get("Authorization"))
         except Unauthenticated as exc:
-            return errors.google_api(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
+            return errors.google_api(
+                401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
+            )
         account = topology().service_account(account_key)
         if account is None:
             return errors.google_api(404, f"Not found; Gaia id not found for email {account_key}")
-        resources = (f"projects/{account.project_id}/serviceAccounts/{account.email}", f"projects/{account.project_id}")
-        members = {m for r in resources for role in IMPERSONATION_ROLES for m in topology().members_with_role(r, role)}
+        resources = (
+            f"projects/{account.project_id}/serviceAccounts/{account.email}",
+            f"projects/{account.project_id}",
+        )
+        members = {
+            m
+            for r in resources
+            for role in IMPERSONATION_ROLES
+            for m in topology().members_with_role(r, role)
+        }
         if not is_member(identity, members):
             return errors.google_api(
                 403,
@@ -71,8 +81,11 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
             )
         return identity, account
 
-    @service.route("/v1/projects/<project>/serviceAccounts/<account>:generateAccessToken", "generateAccessToken",
-                   methods=["POST"])
+    @service.route(
+        "/v1/projects/<project>/serviceAccounts/<account>:generateAccessToken",
+        "generateAccessToken",
+        methods=["POST"],
+    )
     def generate_access_token(project: str, account: str) -> Response:
         outcome = authorize(account, "iam.serviceAccounts.getAccessToken")
         if isinstance(outcome, Response):
@@ -85,7 +98,8 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         lifetime = _lifetime(body.get("lifetime", "3600s"))
         if lifetime is None:
             return errors.google_api(
-                400, f"The lifetime {body.get('lifetime')!r} must be a duration in seconds up to {MAX_LIFETIME_S}s."
+                400,
+                f"The lifetime {body.get('lifetime')!r} must be a duration in seconds up to {MAX_LIFETIME_S}s.",
             )
         now = controls.now()
         lifetime = min(lifetime, controls.token_lifetime_s)
@@ -101,8 +115,11 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         expire = datetime.datetime.fromtimestamp(int(now) + lifetime, datetime.UTC)
         return jsonify({"accessToken": token, "expireTime": expire.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
-    @service.route("/v1/projects/<project>/serviceAccounts/<account>:generateIdToken", "generateIdToken",
-                   methods=["POST"])
+    @service.route(
+        "/v1/projects/<project>/serviceAccounts/<account>:generateIdToken",
+        "generateIdToken",
+        methods=["POST"],
+    )
     def generate_id_token(project: str, account: str) -> Response:
         outcome = authorize(account, "iam.serviceAccounts.getOpenIdToken")
         if isinstance(outcome, Response):

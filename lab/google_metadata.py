@@ -20,7 +20,10 @@ from lab.service import Service
 from lab.topology import ServiceAccount, Topology
 
 FLAVOR = {"Metadata-Flavor": "Google"}
-DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/userinfo.email"]
+DEFAULT_SCOPES = [
+    "https://www.googleapis.com/auth/cloud-platform",
+    "https://www.googleapis.com/auth/userinfo.email",
+]
 
 
 def _text(body: str, status: int = 200) -> Response:
@@ -120,7 +123,9 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
 
 def create_accounts(controls: Controls, keys: Keys) -> Service:
     """``accounts.google.com`` / ``www.googleapis.com/oauth2/v3/certs``: the ID-token issuer's keys."""
-    service = Service("gcp.accounts", controls, lambda status, msg: errors.oauth("internal_failure", msg, status))
+    service = Service(
+        "gcp.accounts", controls, lambda status, msg: errors.oauth("internal_failure", msg, status)
+    )
 
     @service.route("/.well-known/openid-configuration", "discovery")
     def discovery() -> Response:

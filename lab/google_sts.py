@@ -13,6 +13,7 @@ from typing import Any
 
 import celpy
 import jwt
+from celpy.adapter import json_to_cel
 from flask import Response, jsonify, request
 
 from lab import errors
@@ -114,7 +115,11 @@ def _exchange(controls: Controls, keys: Keys, topology: Topology, form: Any) -> 
 
 
 def _check_subject_token(
-    controls: Controls, keys: Keys, provider: WorkloadIdentityPoolProvider, subject_token: str, audience: re.Match[str]
+    controls: Controls,
+    keys: Keys,
+    provider: WorkloadIdentityPoolProvider,
+    subject_token: str,
+    audience: re.Match[str],
 ) -> dict[str, Any]:
     try:
         claims: dict[str, Any] = jwt.decode(subject_token, options={"verify_signature": False})
@@ -145,13 +150,15 @@ def _check_subject_token(
     if float(claims.get("exp", 0)) <= now:
         raise Rejected("invalid_grant", f"ID Token expired at {claims.get('exp')}; it is now {int(now)}.")
     if float(claims.get("iat", claims.get("nbf", 0))) > now + ALLOWED_SKEW_S:
-        raise Rejected("invalid_grant", f"ID Token issued at {claims.get('iat')} is in the future (now {int(now)}).")
+        raise Rejected(
+            "invalid_grant", f"ID Token issued at {claims.get('iat')} is in the future (now {int(now)})."
+        )
     return claims
 
 
 def _evaluate(expression: str, activation: dict[str, Any]) -> Any:
     program = _cel.program(_cel.compile(expression))
-    return program.evaluate({name: celpy.json_to_cel(value) for name, value in activation.items()})
+    return program.evaluate({name: json_to_cel(value) for name, value in activation.items()})
 
 
 def _map_attributes(provider: WorkloadIdentityPoolProvider, assertion: dict[str, Any]) -> dict[str, str]:
@@ -180,7 +187,9 @@ def _check_condition(
     google = {k.removeprefix("google."): v for k, v in attributes.items() if k.startswith("google.")}
     mapped = {k.removeprefix("attribute."): v for k, v in attributes.items() if k.startswith("attribute.")}
     try:
-        accepted = _evaluate(provider.attribute_condition, {"assertion": assertion, "google": google, "attribute": mapped})
+        accepted = _evaluate(
+            provider.attribute_condition, {"assertion": assertion, "google": google, "attribute": mapped}
+        )
     except Exception:  # an error in the condition refuses the credential, as Google does
         accepted = False
     if not (isinstance(accepted, celpy.celtypes.BoolType) and bool(accepted)):

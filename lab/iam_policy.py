@@ -29,7 +29,9 @@ class Unauthenticated(Exception):
     """No, or no valid, bearer token: Google answers 401 UNAUTHENTICATED."""
 
 
-def federated_members(project_number: str, pool_id: str, subject: str, attributes: dict[str, str]) -> list[str]:
+def federated_members(
+    project_number: str, pool_id: str, subject: str, attributes: dict[str, str]
+) -> list[str]:
     """The member strings a federated identity matches, as IAM evaluates them."""
     pool = POOL_PREFIX.format(number=project_number, pool=pool_id)
     members = [f"principal:{pool}/subject/{subject}", f"principalSet:{pool}/*"]
@@ -38,7 +40,14 @@ def federated_members(project_number: str, pool_id: str, subject: str, attribute
 
 
 def mint_access_token(
-    keys: Keys, *, issuer: str, principal: str, members: list[str], scopes: list[str], now: float, lifetime_s: int
+    keys: Keys,
+    *,
+    issuer: str,
+    principal: str,
+    members: list[str],
+    scopes: list[str],
+    now: float,
+    lifetime_s: int,
 ) -> str:
     claims: dict[str, Any] = {
         "iss": issuer,

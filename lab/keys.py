@@ -56,7 +56,9 @@ class Keys:
         self._lock = threading.Lock()
         self._minted: list[str] = []
 
-    def mint(self, family: str, claims: dict[str, Any], *, extra_headers: dict[str, str] | None = None) -> str:
+    def mint(
+        self, family: str, claims: dict[str, Any], *, extra_headers: dict[str, str] | None = None
+    ) -> str:
         headers = {"kid": self._kid[family], "typ": "JWT", **(extra_headers or {})}
         token = jwt.encode(claims, self._private[family], algorithm="RS256", headers=headers)
         with self._lock:

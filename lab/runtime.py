@@ -13,7 +13,7 @@ from typing import Any
 
 import trustme
 
-from lab import admin, blob_gateway, bigquery, entra, google_iam, google_metadata, google_sts, topology
+from lab import admin, bigquery, blob_gateway, entra, google_iam, google_metadata, google_sts, topology
 from lab.azurite import Azurite
 from lab.controls import Controls
 from lab.keys import Keys
@@ -129,7 +129,9 @@ class Lab:
             acr="2",
         )
         self.azurite.seed(self.topology.storage_containers, token, self.ca_file)
-        gateway = blob_gateway.create(self.controls, self.keys, self.topology_now, self.azurite.url, self.ca_file)
+        gateway = blob_gateway.create(
+            self.controls, self.keys, self.topology_now, self.azurite.url, self.ca_file
+        )
         gateway.start(tls)
         self.services["azure.blob"] = gateway
 
@@ -178,7 +180,9 @@ class Lab:
         )
 
     def impersonation_url(self, service_account_email: str) -> str:
-        return f"{self.url('gcp.iam')}/v1/projects/-/serviceAccounts/{service_account_email}:generateAccessToken"
+        return (
+            f"{self.url('gcp.iam')}/v1/projects/-/serviceAccounts/{service_account_email}:generateAccessToken"
+        )
 
     def client_secret(self, client_id: str) -> str:
         """The per-run secret of an app registration with ``password = true``."""

@@ -63,7 +63,9 @@ class Service:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def route(self, rule: str, hop: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def route(
+        self, rule: str, hop: str, **options: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a handler; ``hop`` is appended to the service name (``gcp.sts`` + ``token``)."""
         full = f"{self.name}.{hop}" if hop else self.name
 
@@ -94,15 +96,18 @@ class Service:
         raise _Dropped()
 
     def _not_found(self, exc: Exception) -> Response:
-        return self.fault_response(404, f"{request.method} {request.path} is not served by the lab's {self.name}")
+        return self.fault_response(
+            404, f"{request.method} {request.path} is not served by the lab's {self.name}"
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, tls: ssl.SSLContext | None) -> None:
         self._server = make_server(
             "127.0.0.1", 0, self.app, threaded=True, ssl_context=tls, request_handler=_QuietHandler
         )
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"lab-{self.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"lab-{self.name}", daemon=True
+        )
         self._thread.start()
 
     @property

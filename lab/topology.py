@@ -184,7 +184,9 @@ class Topology:
                 return app
         return None
 
-    def managed_identity(self, *, client_id: str | None = None, name: str | None = None) -> ManagedIdentity | None:
+    def managed_identity(
+        self, *, client_id: str | None = None, name: str | None = None
+    ) -> ManagedIdentity | None:
         for mi in self.managed_identities:
             if (client_id and mi.client_id.lower() == client_id.lower()) or (name and mi.name == name):
                 return mi
@@ -193,7 +195,9 @@ class Topology:
     def project(self, key: str) -> Project | None:
         return next((p for p in self.projects if key in (p.project_id, p.number)), None)
 
-    def provider(self, project_number: str, pool_id: str, provider_id: str) -> WorkloadIdentityPoolProvider | None:
+    def provider(
+        self, project_number: str, pool_id: str, provider_id: str
+    ) -> WorkloadIdentityPoolProvider | None:
         project = self.project(project_number)
         if project is None or project.number != project_number:
             return None
@@ -298,7 +302,9 @@ def _build(raw: dict[str, Any], path: Path) -> Topology:
             for p in raw.get("workload_identity_pool_providers", [])
         ],
         service_accounts=[
-            ServiceAccount(project_id=s["project_id"], account_id=s["account_id"], unique_id=str(s["unique_id"]))
+            ServiceAccount(
+                project_id=s["project_id"], account_id=s["account_id"], unique_id=str(s["unique_id"])
+            )
             for s in raw.get("service_accounts", [])
         ],
         iam_bindings=[
@@ -359,7 +365,9 @@ def _check(topology: Topology) -> None:
         if provider.project_id not in project_ids:
             raise ValueError(f"provider {provider.workload_identity_pool_provider_id} names unknown project")
         if "google.subject" not in provider.attribute_mapping:
-            raise ValueError(f"provider {provider.workload_identity_pool_provider_id} must map google.subject")
+            raise ValueError(
+                f"provider {provider.workload_identity_pool_provider_id} must map google.subject"
+            )
     if topology.service_account(topology.runtime.metadata_service_account) is None:
         raise ValueError("runtime.metadata_service_account is not one of service_accounts")
     if topology.managed_identity(name=topology.runtime.app_service_managed_identity) is None:

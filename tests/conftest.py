@@ -13,49 +13,20 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from lab.runtime import Lab
-
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "ip6-localhost"}
+from tests.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
 
 _lab: Lab | None = None
-_refused: list[str] = []
-_refused_lock = threading.Lock()
-_real_getaddrinfo = socket.getaddrinfo
-
-
-class NonLoopbackRefused(OSError):
-    """The test suite refuses to resolve or reach anything but loopback."""
-
-
-def _loopback_only_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    name = host.decode() if isinstance(host, bytes) else host
-    if name is not None and str(name).lower() not in LOOPBACK_NAMES and not str(name).startswith("127."):
-        with _refused_lock:
-            _refused.append(str(name))
-        raise NonLoopbackRefused(f"test suite is loopback-only: refused to resolve {name!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-def refused_hosts() -> list[str]:
-    with _refused_lock:
-        return list(_refused)
-
-
-def forget_refused() -> None:
-    with _refused_lock:
-        _refused.clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # pytest-socket (``--allow-hosts`` in pyproject.toml) refuses non-loopback connections
     # during tests; name resolution is refused here for the whole run.
-    socket.getaddrinfo = _loopback_only_getaddrinfo
+    socket.getaddrinfo = loopback_only_getaddrinfo
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -129,7 +129,9 @@ def test_client_secret_through_msal_to_bigquery(lab: Lab) -> None:
         disable_instance_discovery=True,
     )
     client = bigquery_client(lab, google_credentials(lab, azure))
-    rows = list(client.query("SELECT region, orders FROM `fedlab-analytics.federation_demo.regional_sales`").result())
+    rows = list(
+        client.query("SELECT region, orders FROM `fedlab-analytics.federation_demo.regional_sales`").result()
+    )
 
     assert {row["region"] for row in rows} == {"westeurope", "northeurope", "eastus"}
     assert lab.counts()["entra.discovery"] >= 1
@@ -169,7 +171,9 @@ def metadata_id_token_callback() -> Any:
 def test_metadata_id_token_to_blob_listing(lab: Lab) -> None:
     from azure.storage.blob import BlobServiceClient
 
-    credential = ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_id_token_callback())
+    credential = ClientAssertionCredential(
+        os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_id_token_callback()
+    )
     service = BlobServiceClient(lab.blob_account_url, credential=credential)
     names = [blob.name for blob in service.get_container_client("reports").list_blobs()]
 

@@ -104,7 +104,9 @@ def replace_provider(lab: Lab, **changes: Any) -> None:
 
 def drop_binding(lab: Lab, role: str, resource_prefix: str = "") -> None:
     bindings: list[IamBinding] = [
-        b for b in lab.topology_now().iam_bindings if not (b.role == role and b.resource.startswith(resource_prefix))
+        b
+        for b in lab.topology_now().iam_bindings
+        if not (b.role == role and b.resource.startswith(resource_prefix))
     ]
     lab.break_topology(iam_bindings=bindings)
 
@@ -167,7 +169,9 @@ def test_fic_issuer_mismatch_is_aadsts700211(lab: Lab) -> None:
 
 
 def test_fic_audience_mismatch_is_aadsts700212(lab: Lab) -> None:
-    description = assert_aadsts(entra_token(google_id_token("api://wrong-audience")), 400, "invalid_request", 700212)
+    description = assert_aadsts(
+        entra_token(google_id_token("api://wrong-audience")), 400, "invalid_request", 700212
+    )
     assert "'api://wrong-audience'" in description
 
 
@@ -204,7 +208,10 @@ def test_unknown_application_is_aadsts700016(lab: Lab) -> None:
 
 def test_unknown_tenant_is_aadsts90002(lab: Lab) -> None:
     description = assert_aadsts(
-        entra_token(google_id_token(), tenant="11111111-2222-4333-8444-555555555555"), 400, "invalid_request", 90002
+        entra_token(google_id_token(), tenant="11111111-2222-4333-8444-555555555555"),
+        400,
+        "invalid_request",
+        90002,
     )
     assert "Tenant '11111111-2222-4333-8444-555555555555' not found" in description
 
@@ -244,7 +251,9 @@ def test_sts_audience_with_project_id_instead_of_number_is_invalid_target(lab: L
 
 def test_sts_audience_without_leading_slashes_is_invalid_request(lab: Lab) -> None:
     audience = lab.sts_audience().removeprefix("//")
-    assert_sts_error(sts_exchange(lab, azure_subject_token(), audience), "invalid_request", 'Invalid value for "audience"')
+    assert_sts_error(
+        sts_exchange(lab, azure_subject_token(), audience), "invalid_request", 'Invalid value for "audience"'
+    )
 
 
 def test_sts_wrong_pool_is_invalid_target(lab: Lab) -> None:
@@ -264,7 +273,9 @@ def test_sts_issuer_v2_expected_but_v1_token_is_invalid_grant(lab: Lab) -> None:
 
 def test_sts_audience_not_allowed_is_invalid_grant(lab: Lab) -> None:
     replace_provider(lab, allowed_audiences=("api://some-other-app",))
-    assert_sts_error(sts_exchange(lab, azure_subject_token()), "invalid_grant", "does not match the expected audience")
+    assert_sts_error(
+        sts_exchange(lab, azure_subject_token()), "invalid_grant", "does not match the expected audience"
+    )
 
 
 def test_sts_attribute_condition_refusal_is_unauthorized_client(lab: Lab) -> None:
@@ -304,7 +315,10 @@ def test_missing_workload_identity_user_is_permission_denied(lab: Lab) -> None:
     error = response.json()["error"]
     assert response.status_code == 403
     assert error["status"] == "PERMISSION_DENIED"
-    assert error["message"] == "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."
+    assert (
+        error["message"]
+        == "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."
+    )
     assert error["details"][0]["reason"] == "IAM_PERMISSION_DENIED"
     assert error["details"][0]["metadata"] == {"permission": "iam.serviceAccounts.getAccessToken"}
 
@@ -321,9 +335,9 @@ def test_blob_listing_without_storage_blob_data_reader_is_authorization_permissi
 
     lab.break_topology(role_assignments=[])
     credential = ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, google_id_token)
-    container = BlobServiceClient(lab.blob_account_url, credential=credential, retry_total=0).get_container_client(
-        "reports"
-    )
+    container = BlobServiceClient(
+        lab.blob_account_url, credential=credential, retry_total=0
+    ).get_container_client("reports")
     with pytest.raises(HttpResponseError) as raised:
         list(container.list_blobs())
     assert raised.value.status_code == 403

@@ -68,7 +68,9 @@ class World:
         ca.cert_pem.write_to_path(str(self.ca_file))
         self.service.start(tls)
 
-    def token(self, principal: str = READER, *, lifetime_s: int = 3600, scopes: list[str] | None = None) -> str:
+    def token(
+        self, principal: str = READER, *, lifetime_s: int = 3600, scopes: list[str] | None = None
+    ) -> str:
         return mint_access_token(
             self.keys,
             issuer="https://iamcredentials.googleapis.com",
@@ -105,7 +107,9 @@ def http(bq: World) -> FlaskClient:
     return bq.service.app.test_client()
 
 
-def run_query(http: FlaskClient, sql: str, principal: str = READER, world: World | None = None, **body: Any) -> Any:
+def run_query(
+    http: FlaskClient, sql: str, principal: str = READER, world: World | None = None, **body: Any
+) -> Any:
     assert world is not None
     return http.post(
         QUERIES, json={"query": sql, "useLegacySql": False, **body}, headers=world.headers(principal)
@@ -124,7 +128,9 @@ def error_of(response: Any) -> dict[str, Any]:
 def expected_top_names(state: str, year: int, limit: int) -> list[tuple[str, int]]:
     """Computed from the sample CSV with the csv module, independently of DuckDB."""
     totals: collections.Counter[str] = collections.Counter()
-    with (DEFAULT_TOPOLOGY.parent / "data" / "usa_names_sample.csv").open(newline="", encoding="utf-8") as handle:
+    with (DEFAULT_TOPOLOGY.parent / "data" / "usa_names_sample.csv").open(
+        newline="", encoding="utf-8"
+    ) as handle:
         for row in csv.DictReader(handle):
             if row["state"] == state and int(row["year"]) == year:
                 totals[row["name"]] += int(row["number"])
@@ -244,7 +250,9 @@ def test_missing_invalid_or_expired_token_is_401(bq: World, http: FlaskClient) -
 def test_token_without_a_bigquery_scope_is_refused(bq: World, http: FlaskClient) -> None:
     token = bq.token(scopes=["https://www.googleapis.com/auth/devstorage.read_only"])
     response = http.post(
-        QUERIES, json={"query": "SELECT 1", "useLegacySql": False}, headers={"Authorization": f"Bearer {token}"}
+        QUERIES,
+        json={"query": "SELECT 1", "useLegacySql": False},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 403
     assert error_of(response)["errors"][0]["reason"] == "insufficientPermissions"
@@ -279,7 +287,9 @@ def test_creating_a_job_needs_job_user(bq: World, http: FlaskClient) -> None:
 
 
 def test_reading_a_table_needs_data_viewer(bq: World, http: FlaskClient) -> None:
-    denied = run_query(http, "SELECT * FROM `fedlab-analytics.federation_demo.regional_sales`", ANALYST, world=bq)
+    denied = run_query(
+        http, "SELECT * FROM `fedlab-analytics.federation_demo.regional_sales`", ANALYST, world=bq
+    )
     table = f"{PROJECT}:federation_demo.regional_sales"
     assert denied.status_code == 403
     assert error_of(denied)["message"] == (
@@ -288,7 +298,9 @@ def test_reading_a_table_needs_data_viewer(bq: World, http: FlaskClient) -> None
     )
     assert error_of(denied)["errors"][0]["reason"] == "accessDenied"
     # bigquery-public-data.usa_names is bound to allAuthenticatedUsers.
-    public = run_query(http, "SELECT COUNT(*) AS n FROM bigquery-public-data.usa_names.usa_1910_current", ANALYST, world=bq)
+    public = run_query(
+        http, "SELECT COUNT(*) AS n FROM bigquery-public-data.usa_names.usa_1910_current", ANALYST, world=bq
+    )
     assert public.status_code == 200 and values(public) == [["240"]]
 
 
@@ -299,7 +311,10 @@ def test_unknown_and_unqualified_tables(bq: World, http: FlaskClient) -> None:
         f"Not found: Table {PROJECT}:federation_demo.nope was not found in location US"
     )
     unqualified = run_query(http, "SELECT * FROM regional_sales", world=bq)
-    assert unqualified.status_code == 400 and "must be qualified with a dataset" in error_of(unqualified)["message"]
+    assert (
+        unqualified.status_code == 400
+        and "must be qualified with a dataset" in error_of(unqualified)["message"]
+    )
     default = run_query(
         http,
         "WITH big AS (SELECT * FROM regional_sales WHERE orders > 385) SELECT region FROM big ORDER BY region",
@@ -376,7 +391,9 @@ def test_jobs_insert_then_get_query_results(bq: World, http: FlaskClient) -> Non
         JOBS,
         json={
             "jobReference": {"projectId": PROJECT, "jobId": "lab-job_1", "location": "US"},
-            "configuration": {"query": {"query": NAMES_SQL, "useLegacySql": False, "queryParameters": NAMED_PARAMS}},
+            "configuration": {
+                "query": {"query": NAMES_SQL, "useLegacySql": False, "queryParameters": NAMED_PARAMS}
+            },
         },
         headers=bq.headers(),
     )
@@ -385,18 +402,26 @@ def test_jobs_insert_then_get_query_results(bq: World, http: FlaskClient) -> Non
     assert job["jobReference"] == {"projectId": PROJECT, "jobId": "lab-job_1", "location": "US"}
     assert job["status"] == {"state": "DONE"} and job["configuration"]["query"]["query"] == NAMES_SQL
     assert int(job["statistics"]["endTime"]) >= int(job["statistics"]["creationTime"]) > 0
-    results = http.get(f"{QUERIES}/lab-job_1?location=US&formatOptions.useInt64Timestamp=True", headers=bq.headers())
+    results = http.get(
+        f"{QUERIES}/lab-job_1?location=US&formatOptions.useInt64Timestamp=True", headers=bq.headers()
+    )
     assert [(n, int(t)) for n, t in values(results)] == expected_top_names("TX", 2021, 5)
-    duplicate = http.post(JOBS, json={"jobReference": {"jobId": "lab-job_1"}, **{k: job[k] for k in ("configuration",)}},
-                          headers=bq.headers())
+    duplicate = http.post(
+        JOBS,
+        json={"jobReference": {"jobId": "lab-job_1"}, **{k: job[k] for k in ("configuration",)}},
+        headers=bq.headers(),
+    )
     assert duplicate.status_code == 409
 
 
 def test_a_job_that_fails_after_creation_reports_its_error(bq: World, http: FlaskClient) -> None:
     insert = http.post(
         JOBS,
-        json={"configuration": {"query": {"query": "SELECT * FROM federation_demo.regional_sales",
-                                           "useLegacySql": False}}},
+        json={
+            "configuration": {
+                "query": {"query": "SELECT * FROM federation_demo.regional_sales", "useLegacySql": False}
+            }
+        },
         headers=bq.headers(ANALYST),
     )
     assert insert.status_code == 200
@@ -424,8 +449,13 @@ def test_topology_swap_reloads_tables_and_bindings(bq: World, http: FlaskClient)
     sql = "SELECT SUM(orders) AS total FROM federation_demo.regional_sales"
     assert values(run_query(http, sql, world=bq)) == [["1284"]]
     datasets = [
-        d if d.dataset_id != "federation_demo" else type(d)(d.project_id, d.dataset_id, tuple(
-            type(t)(t.table_id, t.schema, (("westeurope", 1, 1.0),)) for t in d.tables))
+        d
+        if d.dataset_id != "federation_demo"
+        else type(d)(
+            d.project_id,
+            d.dataset_id,
+            tuple(type(t)(t.table_id, t.schema, (("westeurope", 1, 1.0),)) for t in d.tables),
+        )
         for d in bq.base.bigquery_datasets
     ]
     bindings = [b for b in bq.base.iam_bindings if b.role != "roles/bigquery.jobUser"]
@@ -471,7 +501,9 @@ def client_for(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bq.ca_file))
 
     def make(principal: str = READER, lifetime_s: int = 3600, **credential_options: Any) -> bigquery.Client:
-        credentials = Credentials(bq.token(principal, lifetime_s=lifetime_s), **credential_options)
+        credentials = Credentials(  # type: ignore[no-untyped-call]
+            bq.token(principal, lifetime_s=lifetime_s), **credential_options
+        )
         return bigquery.Client(
             project=PROJECT, credentials=credentials, client_options={"api_endpoint": bq.service.url}
         )
@@ -503,13 +535,17 @@ def test_client_parameterized_query(bq: World, client_for: Callable[..., bigquer
 
 def test_client_query_and_wait_and_types(bq: World, client_for: Callable[..., bigquery.Client]) -> None:
     client = client_for()
-    rows = client.query_and_wait("SELECT region, orders FROM federation_demo.regional_sales ORDER BY orders DESC")
+    rows = client.query_and_wait(
+        "SELECT region, orders FROM federation_demo.regional_sales ORDER BY orders DESC"
+    )
     assert [tuple(row) for row in rows] == [("westeurope", 512), ("northeurope", 388), ("eastus", 384)]
     assert bq.controls.counts().get("gcp.bigquery.jobs.query") == 1
     typed = client.query_and_wait(
         "SELECT TIMESTAMP '2021-01-01 00:00:01.5+00' AS ts, DATETIME '2021-01-01 02:03:04' AS dt, "
         "[1, 2] AS arr, STRUCT(1 AS x) AS st, CAST('1.5' AS NUMERIC) AS num, 2.5 AS f, @flag AS flag",
-        job_config=bigquery.QueryJobConfig(query_parameters=[bigquery.ScalarQueryParameter("flag", "BOOL", True)]),
+        job_config=bigquery.QueryJobConfig(
+            query_parameters=[bigquery.ScalarQueryParameter("flag", "BOOL", True)]
+        ),
     )
     assert [tuple(row) for row in typed] == [
         (
@@ -539,7 +575,9 @@ def test_client_without_job_user_is_forbidden(client_for: Callable[..., bigquery
 
 def test_client_without_data_viewer_is_forbidden(client_for: Callable[..., bigquery.Client]) -> None:
     client = client_for(ANALYST)
-    with pytest.raises(api_exceptions.Forbidden, match=r"Table fedlab-analytics:federation_demo\.regional_sales"):
+    with pytest.raises(
+        api_exceptions.Forbidden, match=r"Table fedlab-analytics:federation_demo\.regional_sales"
+    ):
         client.query("SELECT * FROM federation_demo.regional_sales").result()
     with pytest.raises(api_exceptions.Forbidden, match=r"federation_demo\.regional_sales"):
         client.query_and_wait("SELECT * FROM federation_demo.regional_sales")
@@ -574,5 +612,6 @@ def test_default_topology_has_no_jobuser_for_the_analyst() -> None:
     topology: Topology = load()
     members = topology.members_with_role(f"projects/{PROJECT}", "roles/bigquery.jobUser")
     assert ANALYST not in members and READER in members
-    assert READER in topology.members_with_role(f"projects/{PROJECT}/datasets/federation_demo",
-                                                "roles/bigquery.dataViewer")
+    assert READER in topology.members_with_role(
+        f"projects/{PROJECT}/datasets/federation_demo", "roles/bigquery.dataViewer"
+    )

@@ -1,0 +1,246 @@
+"""The lab's own controls: faults, counters, clock, lifetimes, admin route, CLI, loopback guard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from lab import topology
+from lab.runtime import Lab
+from tests.loopback import NonLoopbackRefused, forget_refused, refused_hosts
+
+pytestmark = pytest.mark.lab
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def metadata_identity(timeout: float = 5) -> requests.Response:
+    return requests.get(
+        f"http://{os.environ['GCE_METADATA_HOST']}/computeMetadata/v1/instance/service-accounts/default/identity",
+        params={"audience": "api://AzureADTokenExchange"},
+        headers={"Metadata-Flavor": "Google"},
+        timeout=timeout,
+    )
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+def test_scripted_failures_come_in_order_then_the_hop_recovers(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata.identity", script=["429", "500", "503"])
+    statuses = [metadata_identity().status_code for _ in range(4)]
+    assert statuses == [429, 500, 503, 200]
+    assert lab.counts()["gcp.metadata.identity"] == 4
+
+
+def test_injected_errors_use_the_service_error_shape(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.sts", script=["503"])
+    response = requests.post(os.environ["LAB_STS_URL"], data={}, timeout=5)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert set(response.json()) == {"error", "error_description"}
+
+    lab.controls.set_fault("entra.token", script=["429"])
+    tenant = os.environ["AZURE_TENANT_ID"]
+    response = requests.post(f"{os.environ['AZURE_AUTHORITY_HOST']}/{tenant}/oauth2/v2.0/token", timeout=5)
+    assert response.status_code == 429
+    assert response.json()["error_description"].startswith("AADSTS")
+
+
+def test_reset_drops_the_connection(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata.identity", script=["reset"])
+    with pytest.raises(requests.ConnectionError):
+        metadata_identity()
+    assert metadata_identity().status_code == 200
+
+
+def test_hang_outlasts_the_client_timeout(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata.identity", script=["hang"], hang_s=5)
+    with pytest.raises(requests.Timeout):
+        metadata_identity(timeout=0.3)
+    assert metadata_identity().status_code == 200
+
+
+def test_prefix_fault_covers_every_hop_under_it_and_down_means_503(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata", down_for_s=30)
+    assert metadata_identity().status_code == 503
+    ping = requests.get(f"http://{os.environ['GCE_METADATA_HOST']}/", timeout=5)
+    assert ping.status_code == 503
+    lab.controls.clear_faults()
+    assert metadata_identity().status_code == 200
+
+
+def test_latency_is_added_to_the_hop(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata.identity", latency_s=0.2)
+    started = time.monotonic()
+    assert metadata_identity().status_code == 200
+    assert time.monotonic() - started >= 0.2  # a lower bound: it cannot flake on a slow machine
+
+
+def test_failure_rate_fails_some_requests_and_not_others(lab: Lab) -> None:
+    lab.controls.set_fault("gcp.metadata.identity", failure_rate=0.5, failure_kinds=("503",))
+    statuses = {metadata_identity().status_code for _ in range(40)}
+    assert statuses == {200, 503}
+
+
+def test_unknown_fault_kind_is_refused(lab: Lab) -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        lab.controls.set_fault("gcp.sts", script=["418"])  # type: ignore[list-item]
+
+
+# -- clock and lifetimes ----------------------------------------------------------------------
+
+
+def test_token_lifetime_and_clock_skew_shape_minted_tokens(lab: Lab) -> None:
+    lab.controls.token_lifetime_s = 60
+    lab.controls.clock_skew_s = 240
+    claims = jwt.decode(metadata_identity().text, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 60
+    assert abs(claims["iat"] - (time.time() + 240)) < 30
+
+
+def test_every_minted_token_is_remembered(lab: Lab) -> None:
+    token = metadata_identity().text
+    assert token in lab.minted()
+
+
+def test_tokens_verify_against_the_published_keys(lab: Lab) -> None:
+    token = metadata_identity().text
+    keys = requests.get(f"{os.environ['LAB_GOOGLE_ACCOUNTS_URL']}/oauth2/v3/certs", timeout=5).json()
+    client = jwt.PyJWKSet.from_dict(keys)
+    key = client[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key=key.key, algorithms=["RS256"], audience="api://AzureADTokenExchange")
+    assert claims["iss"] == "https://accounts.google.com"
+
+    tenant = os.environ["AZURE_TENANT_ID"]
+    discovery = requests.get(
+        f"{os.environ['AZURE_AUTHORITY_HOST']}/{tenant}/v2.0/.well-known/openid-configuration", timeout=5
+    ).json()
+    assert discovery["issuer"] == f"https://login.microsoftonline.com/{tenant}/v2.0"
+    assert requests.get(discovery["jwks_uri"], timeout=5).json()["keys"]
+
+
+# -- admin route ------------------------------------------------------------------------------
+
+
+def test_admin_route_drives_faults_clock_and_counters(lab: Lab) -> None:
+    admin = os.environ["LAB_ADMIN_URL"]
+    assert requests.post(
+        f"{admin}/faults", json={"hop": "gcp.metadata.identity", "script": ["500"]}, timeout=5
+    ).ok
+    assert metadata_identity().status_code == 500
+    assert requests.get(f"{admin}/counters", timeout=5).json()["gcp.metadata.identity"] == 1
+    assert requests.post(f"{admin}/tokens", json={"lifetime_s": 90}, timeout=5).json() == {"lifetime_s": 90}
+    claims = jwt.decode(metadata_identity().text, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 90
+    assert requests.post(f"{admin}/faults", json={"script": ["500"]}, timeout=5).status_code == 400
+    assert (
+        requests.post(f"{admin}/faults", json={"hop": "x", "script": ["nope"]}, timeout=5).status_code == 400
+    )
+    assert requests.post(f"{admin}/reset", timeout=5).ok
+    assert requests.get(f"{admin}/counters", timeout=5).json() == {}
+    assert set(requests.get(f"{admin}/endpoints", timeout=5).json()) >= {"entra", "gcp.sts", "azure.blob"}
+
+
+# -- topology ---------------------------------------------------------------------------------
+
+
+def test_default_topology_cross_references_resolve() -> None:
+    world = topology.load()
+    assert world.service_account(world.runtime.metadata_service_account) is not None
+    assert world.managed_identity(name=world.runtime.app_service_managed_identity) is not None
+    usa_names = next(d for d in world.bigquery_datasets if d.dataset_id == "usa_names")
+    assert len(usa_names.tables[0].rows) > 100
+
+
+def test_broken_topology_is_refused_at_load(tmp_path: Path) -> None:
+    text = topology.DEFAULT_TOPOLOGY.read_text().replace(
+        'metadata_service_account = "blob-reader-fn@', 'metadata_service_account = "typo@'
+    )
+    (tmp_path / "data").symlink_to(topology.DEFAULT_TOPOLOGY.parent / "data")
+    broken = tmp_path / "topology.toml"
+    broken.write_text(text)
+    with pytest.raises(topology.TopologyError, match="metadata_service_account"):
+        topology.load(broken)
+
+
+# -- python -m lab ----------------------------------------------------------------------------
+
+
+def test_python_m_lab_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    env_file = tmp_path / "lab.env"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--json", "--env-file", str(env_file)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready = json.loads(process.stdout.readline())
+        env = ready["env"]
+        ping = requests.get(f"http://{env['GCE_METADATA_HOST']}/", timeout=5)
+        assert ping.headers["Metadata-Flavor"] == "Google"
+        blob_port = int(ready["endpoints"]["azure.blob"].rsplit(":", 1)[1])
+        assert "export IDENTITY_ENDPOINT=" in env_file.read_text()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", blob_port), timeout=1).close()
+
+
+# -- the loopback guard -----------------------------------------------------------------------
+
+
+def test_suite_refuses_to_resolve_anything_but_loopback() -> None:
+    with pytest.raises(NonLoopbackRefused):
+        socket.getaddrinfo("login.microsoftonline.com", 443)
+    assert refused_hosts() == ["login.microsoftonline.com"]
+    forget_refused()
+
+
+def test_suite_refuses_to_connect_anywhere_but_loopback() -> None:
+    from pytest_socket import SocketConnectBlockedError
+
+    with socket.socket() as sock, pytest.raises(SocketConnectBlockedError):
+        sock.connect(("192.0.2.1", 443))  # an address, so no name resolution is involved
+
+
+def test_google_auth_regional_access_boundary_lookup_never_leaves(lab: Lab) -> None:
+    """With the default universe google-auth starts a background lookup to
+    iamcredentials.googleapis.com; the guard catches it before any packet leaves."""
+    from azure.identity import ManagedIdentityCredential
+    from google.auth import identity_pool
+    from google.auth.transport.requests import AuthorizedSession
+
+    from tests.test_fidelity import AUDIENCE_APP, SUBJECT_JWT, AzureSubjectTokenSupplier
+
+    credentials = identity_pool.Credentials(
+        audience=lab.sts_audience(),
+        subject_token_type=SUBJECT_JWT,
+        token_url=os.environ["LAB_STS_URL"],
+        subject_token_supplier=AzureSubjectTokenSupplier(
+            ManagedIdentityCredential(), f"{AUDIENCE_APP}/.default"
+        ),
+        scopes=["https://www.googleapis.com/auth/cloud-platform"],
+    )
+    session = AuthorizedSession(credentials)
+    session.get(f"{lab.url('gcp.bigquery')}/bigquery/v2/projects/fedlab-analytics/jobs/none", timeout=5)
+    deadline = time.monotonic() + 5
+    while not refused_hosts() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(refused_hosts()) == {"iamcredentials.googleapis.com"}
+    forget_refused()
