@@ -11,6 +11,7 @@ import os
 import re
 from typing import Any
 
+import jwt
 import pytest
 import requests
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
@@ -342,3 +343,58 @@ def test_blob_listing_without_storage_blob_data_reader_is_authorization_permissi
         list(container.list_blobs())
     assert raised.value.status_code == 403
     assert raised.value.error_code == "AuthorizationPermissionMismatch"
+
+
+def test_principal_set_by_attribute_grants_impersonation(lab: Lab) -> None:
+    """A ``principalSet://…/attribute.tid/<tenant>`` member covers every identity of the tenant."""
+    tenant = lab.topology.tenants[0].tenant_id
+    pool = (
+        "//iam.googleapis.com/projects/654689386374/locations/global/workloadIdentityPools/azure-federation"
+    )
+    bindings = [
+        dataclasses.replace(b, members=(f"principalSet:{pool}/attribute.tid/{tenant}",))
+        if b.role == "roles/iam.workloadIdentityUser"
+        else b
+        for b in lab.topology_now().iam_bindings
+    ]
+    lab.break_topology(iam_bindings=bindings)
+    federated = sts_exchange(lab, azure_subject_token()).json()["access_token"]
+    response = requests.post(
+        lab.impersonation_url(BQ_READER),
+        json={"scope": ["https://www.googleapis.com/auth/cloud-platform"]},
+        headers={"Authorization": f"Bearer {federated}"},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert set(response.json()) == {"accessToken", "expireTime"}
+
+
+def test_generate_id_token_needs_token_creator(lab: Lab) -> None:
+    metadata = requests.get(
+        f"http://{os.environ['GCE_METADATA_HOST']}/computeMetadata/v1/instance/service-accounts/default/token",
+        headers={"Metadata-Flavor": "Google"},
+        timeout=5,
+    ).json()["access_token"]
+    url = f"{os.environ['LAB_IAM_URL']}/v1/projects/-/serviceAccounts/{BQ_READER}:generateIdToken"
+    request = {"audience": TOKEN_EXCHANGE_AUDIENCE, "includeEmail": True}
+    headers = {"Authorization": f"Bearer {metadata}"}
+
+    denied = requests.post(url, json=request, headers=headers, timeout=5)
+    assert denied.status_code == 403
+    assert "iam.serviceAccounts.getOpenIdToken" in denied.json()["error"]["message"]
+
+    caller = lab.topology.runtime.metadata_service_account
+    lab.break_topology(
+        iam_bindings=[
+            *lab.topology_now().iam_bindings,
+            IamBinding(
+                resource=f"projects/fedlab-analytics/serviceAccounts/{BQ_READER}",
+                role="roles/iam.serviceAccountTokenCreator",
+                members=(f"serviceAccount:{caller}",),
+            ),
+        ]
+    )
+    granted = requests.post(url, json=request, headers=headers, timeout=5)
+    assert granted.status_code == 200
+    claims = jwt.decode(granted.json()["token"], options={"verify_signature": False})
+    assert claims["email"] == BQ_READER and claims["aud"] == TOKEN_EXCHANGE_AUDIENCE
