@@ -9,6 +9,7 @@ user would see. Prints claims and hop counts, never a token.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sys
 import time
@@ -133,6 +134,7 @@ def misconfigured_subject(lab: Lab) -> None:
 
 
 def main() -> int:
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)  # the demo prints the refusal itself
     started = time.monotonic()
     with Lab() as lab:
         os.environ.update(lab.env())
