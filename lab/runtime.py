@@ -13,7 +13,17 @@ from typing import Any
 
 import trustme
 
-from lab import admin, bigquery, blob_gateway, entra, google_iam, google_metadata, google_sts, topology
+from lab import (
+    admin,
+    bigquery,
+    blob_gateway,
+    entra,
+    google_iam,
+    google_metadata,
+    google_oauth2,
+    google_sts,
+    topology,
+)
 from lab.azurite import Azurite
 from lab.controls import Controls
 from lab.keys import Keys
@@ -48,6 +58,7 @@ class Lab:
         self.keys = Keys()
         self._lock = threading.Lock()
         self.entra = entra.Entra(self.controls, self.keys, self.topology_now)
+        self.service_account_keys = google_oauth2.ServiceAccountKeys(self.keys)
         self.services: dict[str, Service] = {}
         self.azurite: Azurite | None = None
         self._admin: Service | None = None
@@ -83,6 +94,7 @@ class Lab:
             "gcp.sts": google_sts.create(self.controls, self.keys, source),
             "gcp.iam": google_iam.create(self.controls, self.keys, source),
             "gcp.bigquery": bigquery.create(self.controls, self.keys, source),
+            "gcp.oauth2": google_oauth2.create(self.controls, self.keys, self.service_account_keys, source),
         }
         plain = {
             "azure.msi": entra.create_managed_identity(self.entra),
@@ -191,6 +203,15 @@ class Lab:
             raise KeyError(f"application {client_id} has no password in the topology")
         return self.entra.client_secret(client_id)
 
+    def service_account_key_file(self, email: str, path: Path) -> Path:
+        """Write a key file for a topology service account; its ``token_uri`` is the lab's."""
+        account = self.topology_now().service_account(email)
+        if account is None:
+            raise KeyError(f"no service account {email} in the topology")
+        token_uri = f"{self.url('gcp.oauth2')}/token"
+        written: Path = self.service_account_keys.key_file(account.email, path, token_uri, account.project_id)
+        return written
+
     def counts(self) -> dict[str, int]:
         return self.controls.counts()
 
@@ -231,6 +252,7 @@ class Lab:
             "LAB_BIGQUERY_URL": self.url("gcp.bigquery"),
             "LAB_GOOGLE_ACCOUNTS_URL": self.url("gcp.accounts"),
             "LAB_ENTRA_URL": self.url("entra"),
+            "LAB_GOOGLE_OAUTH2_URL": self.url("gcp.oauth2"),
         }
         if "azure.blob" in self.services:
             env["LAB_BLOB_ACCOUNT_URL"] = self.blob_account_url

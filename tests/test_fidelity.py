@@ -216,3 +216,32 @@ def test_google_id_token_claims_are_what_the_federated_credential_expects(lab: L
     assert claims["sub"] == record.subject  # the service account's numeric unique id
     assert claims["aud"] in record.audiences
     assert claims["email"] == lab.topology.runtime.metadata_service_account
+
+
+def test_service_account_key_file_id_token_to_blob_listing(lab: Lab, tmp_path: Any) -> None:
+    """google-auth's key-file ID-token credentials (JWT-bearer grant at the lab's token_uri)."""
+    from azure.storage.blob import BlobServiceClient
+    from google.oauth2 import service_account
+
+    key_file = lab.service_account_key_file(
+        lab.topology.runtime.metadata_service_account, tmp_path / "key.json"
+    )
+    id_tokens = service_account.IDTokenCredentials.from_service_account_file(
+        str(key_file), target_audience=TOKEN_EXCHANGE_AUDIENCE
+    )
+
+    def assertion() -> str:
+        id_tokens.refresh(Request())
+        return str(id_tokens.token)
+
+    credential = ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, assertion)
+    names = [
+        b.name
+        for b in BlobServiceClient(lab.blob_account_url, credential=credential)
+        .get_container_client("reports")
+        .list_blobs()
+    ]
+
+    assert sorted(names) == sorted(b.name for b in lab.topology.storage_containers[0].blobs)
+    assert lab.counts()["gcp.oauth2.token"] == 1
+    assert "gcp.metadata.identity" not in lab.counts()
