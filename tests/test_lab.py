@@ -212,6 +212,7 @@ def test_suite_refuses_to_resolve_anything_but_loopback() -> None:
     forget_refused()
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket:UserWarning")
 def test_suite_refuses_to_connect_anywhere_but_loopback() -> None:
     from pytest_socket import SocketConnectBlockedError
 
