@@ -89,20 +89,21 @@ class Controls:
         latencies of all matching entries add up.
         """
         with self._lock:
-            matching = [f for key, f in self._faults.items() if _matches(key, hop)]
+            matching = self._by_specificity(hop)
             latency = sum(f.latency_s for f in matching)
             hang_s = min((f.hang_s for f in matching), default=30.0)
-            for faults in self._by_specificity(hop):
+            for faults in matching:
                 if faults.down_until > time.monotonic():
                     return latency, "503", hang_s
                 if faults.script:
                     return latency, faults.script.popleft(), hang_s
-            for faults in self._by_specificity(hop):
+            for faults in matching:
                 if faults.failure_rate and self._random.random() < faults.failure_rate:
                     return latency, self._random.choice(faults.failure_kinds), hang_s
             return latency, "ok", hang_s
 
     def _by_specificity(self, hop: str) -> list[HopFaults]:
+        """The entries that apply to ``hop``, most specific (longest key) first."""
         keys = sorted((k for k in self._faults if _matches(k, hop)), key=len, reverse=True)
         return [self._faults[k] for k in keys]
 

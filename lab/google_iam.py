@@ -53,7 +53,8 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
             return errors.google_api(
                 401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
             )
-        account = topology().service_account(account_key)
+        world = topology()  # one snapshot, even if a test swaps the topology meanwhile
+        account = world.service_account(account_key)
         if account is None:
             return errors.google_api(404, f"Not found; Gaia id not found for email {account_key}")
         resources = (
@@ -61,10 +62,7 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
             f"projects/{account.project_id}",
         )
         members = {
-            m
-            for r in resources
-            for role in IMPERSONATION_ROLES
-            for m in topology().members_with_role(r, role)
+            m for r in resources for role in IMPERSONATION_ROLES for m in world.members_with_role(r, role)
         }
         if not is_member(identity, members):
             return errors.google_api(

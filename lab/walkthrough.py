@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -75,9 +76,8 @@ def azure_to_google(lab: Lab) -> None:
         print(f"  BigQuery row: {row['name']:<10} {row['total']}")
 
 
-def google_to_azure(lab: Lab) -> None:
-    from azure.identity import ClientAssertionCredential
-    from azure.storage.blob import BlobServiceClient
+def metadata_assertion(*, show_claims: bool) -> Callable[[], str]:
+    """A client-assertion callback: a fresh metadata-server ID token on every call."""
     from google.auth import compute_engine
     from google.auth.transport.requests import Request
 
@@ -88,10 +88,20 @@ def google_to_azure(lab: Lab) -> None:
     def assertion() -> str:
         id_tokens.refresh(Request())
         token = str(id_tokens.token)
-        print(f"  Google ID token claims: {claims_line(token)}")
+        if show_claims:
+            print(f"  Google ID token claims: {claims_line(token)}")
         return token
 
-    credential = ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, assertion)
+    return assertion
+
+
+def google_to_azure(lab: Lab) -> None:
+    from azure.identity import ClientAssertionCredential
+    from azure.storage.blob import BlobServiceClient
+
+    credential = ClientAssertionCredential(
+        os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_assertion(show_claims=True)
+    )
     service = BlobServiceClient(lab.blob_account_url, credential=credential)
     for blob in service.get_container_client("reports").list_blobs():
         print(f"  Blob: {blob.name:<28} {blob.size:>4} bytes  {blob.content_settings.content_type}")
@@ -100,8 +110,6 @@ def google_to_azure(lab: Lab) -> None:
 def misconfigured_subject(lab: Lab) -> None:
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import ClientAssertionCredential
-    from google.auth import compute_engine
-    from google.auth.transport.requests import Request
 
     apps = []
     for app in lab.topology_now().applications:
@@ -113,18 +121,11 @@ def misconfigured_subject(lab: Lab) -> None:
             app = dataclasses.replace(app, federated_identity_credentials=(fic,))
         apps.append(app)
     lab.break_topology(applications=apps)
-    id_tokens = compute_engine.IDTokenCredentials(
-        Request(), target_audience="api://AzureADTokenExchange", use_metadata_identity_endpoint=True
-    )
-
-    def assertion() -> str:
-        id_tokens.refresh(Request())
-        return str(id_tokens.token)
-
     try:
-        ClientAssertionCredential(os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, assertion).get_token(
-            "https://storage.azure.com/.default"
+        credential = ClientAssertionCredential(
+            os.environ["AZURE_TENANT_ID"], BLOB_READER_APP, metadata_assertion(show_claims=False)
         )
+        credential.get_token("https://storage.azure.com/.default")
     except ClientAuthenticationError as exc:
         description = str(exc).split("AADSTS", 1)[-1].split(" Trace ID")[0]
         print(f"  Entra says: AADSTS{description}")
