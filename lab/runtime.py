@@ -31,6 +31,9 @@ from lab.service import Service
 from lab.topology import Topology
 
 
+LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
+
+
 class Lab:
     """The offline federation: both clouds' identity services, BigQuery and Blob Storage on loopback.
 
@@ -244,6 +247,11 @@ class Lab:
             "AZURE_POD_IDENTITY_AUTHORITY_HOST": msi,
             "AZURE_AUTHORITY_HOST": self.url("entra"),
             "AZURE_TENANT_ID": tenant,
+            # This project's settings for the Google endpoints (shared/settings.py). Any universe
+            # but googleapis.com keeps google-auth's Regional Access Boundary lookup from starting.
+            "GOOGLE_CLOUD_UNIVERSE_DOMAIN": LAB_UNIVERSE,
+            "GOOGLE_STS_TOKEN_URL": f"{self.url('gcp.sts')}/v1/token",
+            "GOOGLE_IAM_CREDENTIALS_URL": self.url("gcp.iam"),
             # The lab's own endpoints, for settings that have no SDK variable.
             "LAB_ADMIN_URL": self.admin_url,
             "LAB_CA_FILE": str(self.ca_file),

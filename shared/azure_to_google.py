@@ -1,0 +1,248 @@
+"""Azure -> Google: an Azure token, exchanged at Google STS, as standard google-auth credentials.
+
+:func:`google_credentials` returns a ``google.auth.credentials.Credentials`` that every
+google-cloud client accepts. Inside, google-auth's own ``identity_pool.Credentials`` does the
+exchange (and the optional service-account impersonation), fed by
+:class:`AzureSubjectTokenSupplier`; around it this module adds what google-auth lacks:
+
+* single flight: however many threads ask at once, one exchange runs (one call per hop);
+* refresh ahead of expiry in the background, so no request waits while a token is valid;
+* retries with backoff and jitter inside a deadline, on STS and IAM as well;
+* refusals translated into :mod:`shared.errors`, saying what to change.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+from google.auth import credentials as google_credentials_base
+from google.auth import exceptions as google_exceptions
+from google.auth import identity_pool
+
+from shared import errors
+from shared import azure_sources
+from shared.redaction import package_logger
+from shared.refresh import Fetched, RefreshTiming, TokenHolder
+from shared.retry import RETRYABLE_STATUS, RetryingRequest, hop_of
+from shared.settings import AzureToGoogleSettings
+
+SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+_log = package_logger("shared.azure_to_google")
+
+
+def scope_for(audience: str) -> str:
+    """The Entra scope for a resource: ``api://app`` -> ``api://app/.default``."""
+    return audience if audience.endswith("/.default") else f"{audience.rstrip('/')}/.default"
+
+
+class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):  # type: ignore[misc]
+    """google-auth's subject-token extension point, backed by any azure-identity credential.
+
+    The Azure token is asked for on every exchange (azure-identity caches it) and is never
+    handed to STS once expired. The claims that matter for errors (``iss``, ``sub``, ``tid``,
+    ``oid``, ``aud``) are kept; the token is not.
+    """
+
+    def __init__(self, credential: TokenCredential, audience: str) -> None:
+        self.credential = credential
+        self.scope = scope_for(audience)
+        self.last_claims: dict[str, Any] = {}
+
+    def get_subject_token(self, context: Any, request: Any) -> str:
+        try:
+            token = self.credential.get_token(self.scope)
+        except errors.FederationError:
+            raise
+        except ClientAuthenticationError as exc:
+            raise _azure_source_error(exc, self.scope) from None
+        except AzureError as exc:
+            raise errors.UpstreamUnavailable(
+                f"the Azure token request failed: {type(exc).__name__}", hop="azure.token"
+            ) from None
+        if token.expires_on <= time.time():
+            raise errors.ManagedIdentityError(
+                "the Azure credential returned an expired token", hop="azure.token", fix="check the machine's clock."
+            )
+        claims = jwt.decode(token.token, options={"verify_signature": False})
+        self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
+        return str(token.token)
+
+
+def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.FederationError:
+    """Translate a managed identity / Entra refusal of the Azure token request."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) if response is not None else None
+    body = _response_text(response)
+    text = str(exc.message or exc)
+    if "AADSTS" in body or "AADSTS" in text:
+        return errors.entra_refusal(body, status=status, context={"client_id": "AZURE_CLIENT_ID"}, fallback=text)
+    if status is not None and status in RETRYABLE_STATUS:
+        return errors.UpstreamUnavailable(f"the managed identity endpoint answered {status}", hop="azure.msi", status=status)
+    return errors.ManagedIdentityError(
+        f"no Azure token for {scope}: {text.splitlines()[0] if text else type(exc).__name__}",
+        hop="azure.msi",
+        fix=(
+            "on Functions/App Service enable the identity (IDENTITY_ENDPOINT must be set); for a user-assigned "
+            "identity set AZURE_CLIENT_ID to its client ID; AZURE_TOKEN_AUDIENCE must be an application ID URI "
+            "that exists in the tenant."
+        ),
+        status=status,
+    )
+
+
+def _response_text(response: Any) -> str:
+    if response is None:
+        return ""
+    try:
+        return str(response.text())
+    except Exception:  # a response without a readable body
+        return ""
+
+
+class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProject):  # type: ignore[misc]
+    """Google credentials for an Azure workload: single-flight, refresh-ahead, retrying, translating.
+
+    Build with :func:`google_credentials`. Thread-safe; share one instance per process.
+    """
+
+    def __init__(
+        self,
+        exchange: identity_pool.Credentials,
+        supplier: AzureSubjectTokenSupplier,
+        settings: AzureToGoogleSettings,
+        timing: RefreshTiming = RefreshTiming(),
+    ) -> None:
+        super().__init__()
+        self._exchange = exchange
+        self._supplier = supplier
+        self._settings = settings
+        self._timing = timing
+        self._universe_domain = settings.universe_domain
+        self._quota_project_id = settings.quota_project_id
+        self._holder: TokenHolder[tuple[str, datetime.datetime]] = TokenHolder(timing, "google-federated-token")
+
+    @property
+    def settings(self) -> AzureToGoogleSettings:
+        """The validated settings these credentials were built from."""
+        return self._settings
+
+    @property
+    def service_account_email(self) -> str | None:
+        """The impersonated service account, or ``None`` for direct resource access."""
+        return self._settings.service_account
+
+    def refresh(self, request: Any) -> None:
+        """Fetch a new token now (single flight: concurrent callers share one refresh)."""
+        self._remember(self._holder.refresh(lambda: self._exchange_once(request)))
+
+    def before_request(self, request: Any, method: str, url: str, headers: dict[str, str]) -> None:
+        """Attach a valid token: the held one (refreshing it in the background when due) or one fetch for all."""
+        token = self._remember(self._holder.get(lambda: self._exchange_once(request)))
+        self.apply(headers, token=token)
+
+    def with_quota_project(self, quota_project_id: str) -> AzureFederatedCredentials:
+        """A copy billing ``quota_project_id`` (it shares nothing mutable with this one)."""
+        settings = self._settings.__class__(**{**self._settings.__dict__, "quota_project_id": quota_project_id})
+        return google_credentials(settings, azure_credential=self._supplier.credential, timing=self._timing)
+
+    def _remember(self, held: tuple[str, datetime.datetime]) -> str:
+        self.token, self.expiry = held
+        return held[0]
+
+    def _exchange_once(self, request: Any) -> Fetched[tuple[str, datetime.datetime]]:
+        retrying = RetryingRequest.wrap(request, self._settings.retry)
+        started = time.monotonic()
+        try:
+            self._exchange.refresh(retrying)
+        except errors.FederationError:
+            raise
+        except google_exceptions.OAuthError as exc:
+            raise errors.sts_refusal(_body(exc), status=retrying.last_status, context=self._context()) from None
+        except google_exceptions.RefreshError as exc:
+            raise self._refresh_error(exc, retrying) from None
+        except google_exceptions.TransportError as exc:
+            raise errors.UpstreamUnavailable(
+                f"no answer within the retry deadline: {exc}", hop=_hop_from_text(str(exc))
+            ) from None
+        token, expiry = str(self._exchange.token), self._exchange.expiry
+        expires_at = expiry.replace(tzinfo=datetime.UTC).timestamp() if expiry else time.time() + 3600
+        _log.info(
+            "Google token for %s obtained in %.0f ms (subject %s, expires in %.0f s)",
+            self._settings.service_account or "the federated principal",
+            (time.monotonic() - started) * 1000,
+            self._supplier.last_claims.get("sub", "?"),
+            expires_at - time.time(),
+        )
+        return (token, expiry), expires_at
+
+    def _refresh_error(self, exc: google_exceptions.RefreshError, retrying: RetryingRequest) -> errors.FederationError:
+        body = _body(exc)
+        text = str(exc.args[0]) if exc.args else str(exc)
+        if "impersonat" in text.lower() or ":generateAccessToken" in body:
+            data = errors._as_json(body)
+            status = (data.get("error") or {}).get("code") if isinstance(data.get("error"), dict) else None
+            return errors.google_api_refusal(body, status=status, hop="gcp.iam", context=self._context())
+        return errors.StsRefusal(text, hop="gcp.sts", fix="check the workload identity provider settings.")
+
+    def _context(self) -> Mapping[str, str]:
+        claims = self._supplier.last_claims
+        subject = claims.get("sub", "<the Azure token's sub>")
+        return {
+            "provider": self._settings.provider,
+            "azure_audience": self._settings.azure_audience,
+            "subject_claims": ", ".join(f"{k}={claims[k]}" for k in ("tid", "oid", "sub") if k in claims),
+            "service_account": self._settings.service_account or "",
+            "principal": f"{self._settings.pool_principal_prefix}/subject/{subject}",
+            "role": "roles/iam.workloadIdentityUser",
+            "setting": "GCP_SERVICE_ACCOUNT",
+        }
+
+
+def _body(exc: BaseException) -> str:
+    for arg in exc.args[1:]:
+        if isinstance(arg, bytes | str):
+            return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else arg
+    return ""
+
+
+def _hop_from_text(text: str) -> str:
+    hop = hop_of(text)
+    return hop if hop != "google" else "gcp.sts"
+
+
+def google_credentials(
+    settings: AzureToGoogleSettings | None = None,
+    *,
+    azure_credential: TokenCredential | None = None,
+    timing: RefreshTiming = RefreshTiming(),
+) -> AzureFederatedCredentials:
+    """Google credentials for this Azure workload, from ``settings`` (default: the environment).
+
+    ``azure_credential`` overrides the azure-identity credential chosen by
+    ``settings.azure_source`` (any ``TokenCredential`` will do).
+    """
+    settings = settings or AzureToGoogleSettings.from_env()
+    supplier = AzureSubjectTokenSupplier(
+        azure_credential or azure_sources.azure_credential(settings), settings.azure_audience
+    )
+    impersonation_options = (
+        {"token_lifetime_seconds": settings.service_account_token_lifetime_s} if settings.service_account else {}
+    )
+    exchange = identity_pool.Credentials(
+        audience=settings.provider,
+        subject_token_type=SUBJECT_TOKEN_TYPE,
+        token_url=settings.sts_url,
+        subject_token_supplier=supplier,
+        service_account_impersonation_url=settings.impersonation_url,
+        service_account_impersonation_options=impersonation_options,
+        scopes=list(settings.scopes),
+        quota_project_id=settings.quota_project_id,
+        universe_domain=settings.universe_domain,
+    )
+    return AzureFederatedCredentials(exchange, supplier, settings, timing)

@@ -1,0 +1,232 @@
+"""Single-flight, refresh-ahead token holding, for threads and for asyncio.
+
+One :class:`TokenHolder` (threads) or :class:`AsyncTokenHolder` (one event loop) holds one
+token. At cold start or after expiry, however many callers arrive at once, exactly one fetch
+runs and the others wait for it. While the held token is usable, nobody waits: once it is
+*due* (``ahead_s`` before expiry, or half-way through a short lifetime) one background
+refresh starts and callers keep the current token until the new one lands. A token is never
+handed out within ``margin_s`` of its expiry.
+
+The timing rules live in :class:`RefreshTiming` and :class:`Window`; the two holders differ
+only in their lock and in how they run the background refresh, as azure-identity's sync and
+async credentials mirror each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from shared.redaction import package_logger, redact
+
+T = TypeVar("T")
+_log = package_logger("shared.refresh")
+
+
+@dataclass(frozen=True)
+class RefreshTiming:
+    """When a held token is refreshed (in the background) and when it stops being used."""
+
+    ahead_s: float = 300.0  # refresh this long before expiry (azure-identity: 300 s)...
+    ahead_fraction: float = 0.5  # ...but never earlier than this fraction of a short token's life
+    margin_s: float = 30.0  # never hand out a token this close to expiry...
+    margin_fraction: float = 0.1  # ...or, for a short token, this fraction of its life
+    failure_backoff_s: float = 5.0  # after a failed background refresh, wait this long before the next
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fetched token's lifetime as the holder sees it (epoch seconds)."""
+
+    fetched_at: float
+    expires_at: float
+    refresh_at: float
+    usable_until: float
+
+    @classmethod
+    def of(cls, fetched_at: float, expires_at: float, timing: RefreshTiming) -> Window:
+        life = max(0.0, expires_at - fetched_at)
+        ahead = min(timing.ahead_s, life * timing.ahead_fraction)
+        margin = min(timing.margin_s, life * timing.margin_fraction)
+        return cls(fetched_at, expires_at, expires_at - ahead, expires_at - margin)
+
+    def usable(self, now: float) -> bool:
+        return now < self.usable_until
+
+    def due(self, now: float) -> bool:
+        return now >= self.refresh_at
+
+
+@dataclass(frozen=True)
+class Held(Generic[T]):
+    """A token with its window."""
+
+    value: T
+    window: Window
+
+
+Fetched = tuple[T, float]  # (token, expires_at epoch seconds)
+
+
+class _HolderState(Generic[T]):
+    """What both holders share: the held token, the refresh generation, background bookkeeping."""
+
+    def __init__(self, timing: RefreshTiming, name: str) -> None:
+        self.timing = timing
+        self.name = name
+        self._held: Held[T] | None = None
+        self._generation = 0
+        self._next_background_at = 0.0
+        self.last_background_error: BaseException | None = None
+
+    @property
+    def held(self) -> Held[T] | None:
+        return self._held
+
+    def _usable(self, now: float) -> Held[T] | None:
+        held = self._held
+        return held if held is not None and held.window.usable(now) else None
+
+    def _store(self, fetched: Fetched[T], fetched_at: float) -> T:
+        value, expires_at = fetched
+        self._held = Held(value, Window.of(fetched_at, expires_at, self.timing))
+        self._generation += 1
+        return value
+
+    def _should_start_background(self, held: Held[T], now: float) -> bool:
+        return held.window.due(now) and now >= self._next_background_at
+
+    def _background_failed(self, error: BaseException) -> None:
+        self.last_background_error = error
+        self._next_background_at = time.time() + self.timing.failure_backoff_s
+        _log.warning("background refresh of %s failed; the held token stays in use: %s", self.name, redact(str(error)))
+
+    def invalidate(self) -> None:
+        """Forget the held token (the next caller fetches)."""
+        self._held = None
+
+
+class TokenHolder(_HolderState[T]):
+    """Thread-safe single-flight holder of one token."""
+
+    def __init__(self, timing: RefreshTiming = RefreshTiming(), name: str = "token") -> None:
+        super().__init__(timing, name)
+        self._lock = threading.Lock()  # held for the duration of a fetch
+        self._background_lock = threading.Lock()  # held only to start a background thread
+        self._background: threading.Thread | None = None
+
+    def get(self, fetch: Callable[[], Fetched[T]]) -> T:
+        """The held token if usable (starting a background refresh when due), else one fetch for all."""
+        now = time.time()
+        held = self._usable(now)
+        if held is not None:
+            if self._should_start_background(held, now):
+                self._start_background(fetch)
+            return held.value
+        with self._lock:
+            held = self._usable(time.time())
+            if held is not None:
+                return held.value
+            return self._store(fetch(), time.time())
+
+    def refresh(self, fetch: Callable[[], Fetched[T]]) -> T:
+        """Fetch now, unless another caller fetched while this one waited for the lock."""
+        generation = self._generation
+        with self._lock:
+            held = self._usable(time.time())
+            if held is not None and self._generation != generation:
+                return held.value
+            return self._store(fetch(), time.time())
+
+    def _start_background(self, fetch: Callable[[], Fetched[T]]) -> None:
+        with self._background_lock:  # never the fetch lock: a caller with a usable token must not wait
+            if self._background is not None and self._background.is_alive():
+                return
+            self._next_background_at = time.time() + self.timing.failure_backoff_s
+            self._background = threading.Thread(
+                target=self._run_background, args=(fetch,), name=f"refresh-{self.name}", daemon=True
+            )
+            self._background.start()
+
+    def _run_background(self, fetch: Callable[[], Fetched[T]]) -> None:
+        try:
+            with self._lock:
+                held = self._held
+                if held is not None and not held.window.due(time.time()):
+                    return  # a blocking fetch already replaced it
+                self._store(fetch(), time.time())
+                self.last_background_error = None
+        except Exception as error:  # the held token stays in use; the next due caller retries
+            self._background_failed(error)
+
+    def join_background(self, timeout: float | None = None) -> None:
+        """Wait for a running background refresh (tests and orderly shutdown)."""
+        thread = self._background
+        if thread is not None:
+            thread.join(timeout)
+
+
+class AsyncTokenHolder(_HolderState[T]):
+    """Single-flight holder of one token for coroutines; never blocks the event loop."""
+
+    def __init__(self, timing: RefreshTiming = RefreshTiming(), name: str = "token") -> None:
+        super().__init__(timing, name)
+        self._lock: asyncio.Lock | None = None
+        self._background: asyncio.Task[None] | None = None
+
+    def _the_lock(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def get(self, fetch: Callable[[], Awaitable[Fetched[T]]]) -> T:
+        """The held token if usable (starting a background refresh when due), else one fetch for all."""
+        now = time.time()
+        held = self._usable(now)
+        if held is not None:
+            if self._should_start_background(held, now) and (self._background is None or self._background.done()):
+                self._next_background_at = now + self.timing.failure_backoff_s
+                self._background = asyncio.get_running_loop().create_task(self._run_background(fetch))
+            return held.value
+        async with self._the_lock():
+            held = self._usable(time.time())
+            if held is not None:
+                return held.value
+            return self._store(await fetch(), time.time())
+
+    async def refresh(self, fetch: Callable[[], Awaitable[Fetched[T]]]) -> T:
+        """Fetch now, unless another caller fetched while this one waited for the lock."""
+        generation = self._generation
+        async with self._the_lock():
+            held = self._usable(time.time())
+            if held is not None and self._generation != generation:
+                return held.value
+            return self._store(await fetch(), time.time())
+
+    async def _run_background(self, fetch: Callable[[], Awaitable[Fetched[T]]]) -> None:
+        try:
+            async with self._the_lock():
+                held = self._held
+                if held is not None and not held.window.due(time.time()):
+                    return
+                self._store(await fetch(), time.time())
+                self.last_background_error = None
+        except Exception as error:
+            self._background_failed(error)
+
+    async def join_background(self) -> None:
+        """Wait for a running background refresh (tests and orderly shutdown)."""
+        task = self._background
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel a running background refresh."""
+        task = self._background
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
