@@ -36,7 +36,7 @@ lint: setup  ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: setup  ## mypy --strict
-	$(BIN)/mypy lab
+	$(BIN)/mypy lab shared
 
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -30,7 +30,6 @@ from lab.keys import Keys
 from lab.service import Service
 from lab.topology import Topology
 
-
 LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
 
 

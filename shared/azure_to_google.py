@@ -25,8 +25,7 @@ from google.auth import credentials as google_credentials_base
 from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
 
-from shared import errors
-from shared import azure_sources
+from shared import azure_sources, errors
 from shared.redaction import package_logger
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
 from shared.retry import RETRYABLE_STATUS, RetryingRequest, hop_of
@@ -41,7 +40,7 @@ def scope_for(audience: str) -> str:
     return audience if audience.endswith("/.default") else f"{audience.rstrip('/')}/.default"
 
 
-class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):  # type: ignore[misc]
+class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
     """google-auth's subject-token extension point, backed by any azure-identity credential.
 
     The Azure token is asked for on every exchange (azure-identity caches it) and is never
@@ -67,7 +66,9 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):  # type: ig
             ) from None
         if token.expires_on <= time.time():
             raise errors.ManagedIdentityError(
-                "the Azure credential returned an expired token", hop="azure.token", fix="check the machine's clock."
+                "the Azure credential returned an expired token",
+                hop="azure.token",
+                fix="check the machine's clock.",
             )
         claims = jwt.decode(token.token, options={"verify_signature": False})
         self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
@@ -81,9 +82,13 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
     body = _response_text(response)
     text = str(exc.message or exc)
     if "AADSTS" in body or "AADSTS" in text:
-        return errors.entra_refusal(body, status=status, context={"client_id": "AZURE_CLIENT_ID"}, fallback=text)
+        return errors.entra_refusal(
+            body, status=status, context={"client_id": "AZURE_CLIENT_ID"}, fallback=text
+        )
     if status is not None and status in RETRYABLE_STATUS:
-        return errors.UpstreamUnavailable(f"the managed identity endpoint answered {status}", hop="azure.msi", status=status)
+        return errors.UpstreamUnavailable(
+            f"the managed identity endpoint answered {status}", hop="azure.msi", status=status
+        )
     return errors.ManagedIdentityError(
         f"no Azure token for {scope}: {text.splitlines()[0] if text else type(exc).__name__}",
         hop="azure.msi",
@@ -105,7 +110,7 @@ def _response_text(response: Any) -> str:
         return ""
 
 
-class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProject):  # type: ignore[misc]
+class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProject):
     """Google credentials for an Azure workload: single-flight, refresh-ahead, retrying, translating.
 
     Build with :func:`google_credentials`. Thread-safe; share one instance per process.
@@ -118,14 +123,16 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         settings: AzureToGoogleSettings,
         timing: RefreshTiming = RefreshTiming(),
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._exchange = exchange
         self._supplier = supplier
         self._settings = settings
         self._timing = timing
         self._universe_domain = settings.universe_domain
         self._quota_project_id = settings.quota_project_id
-        self._holder: TokenHolder[tuple[str, datetime.datetime]] = TokenHolder(timing, "google-federated-token")
+        self._holder: TokenHolder[tuple[str, datetime.datetime]] = TokenHolder(
+            timing, "google-federated-token"
+        )
 
     @property
     def settings(self) -> AzureToGoogleSettings:
@@ -144,11 +151,13 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
     def before_request(self, request: Any, method: str, url: str, headers: dict[str, str]) -> None:
         """Attach a valid token: the held one (refreshing it in the background when due) or one fetch for all."""
         token = self._remember(self._holder.get(lambda: self._exchange_once(request)))
-        self.apply(headers, token=token)
+        self.apply(headers, token=token)  # type: ignore[no-untyped-call]
 
     def with_quota_project(self, quota_project_id: str) -> AzureFederatedCredentials:
         """A copy billing ``quota_project_id`` (it shares nothing mutable with this one)."""
-        settings = self._settings.__class__(**{**self._settings.__dict__, "quota_project_id": quota_project_id})
+        settings = self._settings.__class__(
+            **{**self._settings.__dict__, "quota_project_id": quota_project_id}
+        )
         return google_credentials(settings, azure_credential=self._supplier.credential, timing=self._timing)
 
     def _remember(self, held: tuple[str, datetime.datetime]) -> str:
@@ -163,15 +172,20 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         except errors.FederationError:
             raise
         except google_exceptions.OAuthError as exc:
-            raise errors.sts_refusal(_body(exc), status=retrying.last_status, context=self._context()) from None
+            raise errors.sts_refusal(
+                _body(exc), status=retrying.last_status, context=self._context()
+            ) from None
         except google_exceptions.RefreshError as exc:
             raise self._refresh_error(exc, retrying) from None
         except google_exceptions.TransportError as exc:
             raise errors.UpstreamUnavailable(
                 f"no answer within the retry deadline: {exc}", hop=_hop_from_text(str(exc))
             ) from None
-        token, expiry = str(self._exchange.token), self._exchange.expiry
-        expires_at = expiry.replace(tzinfo=datetime.UTC).timestamp() if expiry else time.time() + 3600
+        token = str(self._exchange.token)
+        expiry: datetime.datetime = self._exchange.expiry or datetime.datetime.now(datetime.UTC).replace(
+            tzinfo=None
+        )
+        expires_at = expiry.replace(tzinfo=datetime.UTC).timestamp()
         _log.info(
             "Google token for %s obtained in %.0f ms (subject %s, expires in %.0f s)",
             self._settings.service_account or "the federated principal",
@@ -181,7 +195,9 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         )
         return (token, expiry), expires_at
 
-    def _refresh_error(self, exc: google_exceptions.RefreshError, retrying: RetryingRequest) -> errors.FederationError:
+    def _refresh_error(
+        self, exc: google_exceptions.RefreshError, retrying: RetryingRequest
+    ) -> errors.FederationError:
         body = _body(exc)
         text = str(exc.args[0]) if exc.args else str(exc)
         if "impersonat" in text.lower() or ":generateAccessToken" in body:
@@ -232,7 +248,9 @@ def google_credentials(
         azure_credential or azure_sources.azure_credential(settings), settings.azure_audience
     )
     impersonation_options = (
-        {"token_lifetime_seconds": settings.service_account_token_lifetime_s} if settings.service_account else {}
+        {"token_lifetime_seconds": settings.service_account_token_lifetime_s}
+        if settings.service_account
+        else {}
     )
     exchange = identity_pool.Credentials(
         audience=settings.provider,

@@ -21,7 +21,7 @@ from google.auth.exceptions import RefreshError
 from shared.redaction import redact
 
 
-class FederationError(RefreshError, ClientAuthenticationError):  # type: ignore[misc]  # google-auth is untyped
+class FederationError(RefreshError, ClientAuthenticationError):
     """A federation step failed. Catchable as ``RefreshError`` and as ``ClientAuthenticationError``.
 
     Attributes: ``hop`` (``entra.token``, ``gcp.sts``, ``gcp.iam``, ``azure.msi``,
@@ -49,7 +49,10 @@ class FederationError(RefreshError, ClientAuthenticationError):  # type: ignore[
         text = f"[{hop}] {self.detail}"
         if fix:
             text += f" Fix: {self.fix}"
-        refs = [f"upstream {code}" if code else "", f"correlation id {correlation_id}" if correlation_id else ""]
+        refs = [
+            f"upstream {code}" if code else "",
+            f"correlation id {correlation_id}" if correlation_id else "",
+        ]
         if any(refs):
             text += f" ({', '.join(r for r in refs if r)})"
         ClientAuthenticationError.__init__(self, message=text)
@@ -107,7 +110,9 @@ class SettingsError(FederationError, ValueError):
         self.problems = list(problems)
         lines = "; ".join(f"{name}: {what}" for name, what in self.problems)
         super().__init__(
-            f"{len(self.problems)} setting(s) to fix: {lines}", hop="settings", fix="change the settings named."
+            f"{len(self.problems)} setting(s) to fix: {lines}",
+            hop="settings",
+            fix="change the settings named.",
         )
 
 
@@ -174,7 +179,9 @@ AADSTS: dict[int, _Aadsts] = {
     7000215: _Aadsts(
         "the client secret is invalid", "set AZURE_CLIENT_SECRET to the secret's value (not its ID)."
     ),
-    7000222: _Aadsts("the client secret has expired", "create a new client secret and update AZURE_CLIENT_SECRET."),
+    7000222: _Aadsts(
+        "the client secret has expired", "create a new client secret and update AZURE_CLIENT_SECRET."
+    ),
     7000218: _Aadsts(
         "the request carried neither a client assertion nor a client secret",
         "configure a credential source (GOOGLE_ID_TOKEN_SOURCE, or AZURE_CLIENT_SECRET for local development).",
@@ -246,7 +253,9 @@ def _aadsts(code: int | None) -> str | None:
 # -- Google STS -------------------------------------------------------------------------------
 
 
-def sts_refusal(body: str | Mapping[str, Any] | None, *, status: int | None, context: Mapping[str, str]) -> FederationError:
+def sts_refusal(
+    body: str | Mapping[str, Any] | None, *, status: int | None, context: Mapping[str, str]
+) -> FederationError:
     """Translate a Google STS error (RFC 6749 ``error`` + ``error_description``).
 
     ``context``: ``provider`` (the full audience), ``audience_setting``, ``subject_claims``.
@@ -255,7 +264,9 @@ def sts_refusal(body: str | Mapping[str, Any] | None, *, status: int | None, con
     error = str(data.get("error") or "sts_error")
     description = str(data.get("error_description") or data.get("error") or body or "")
     if status is not None and (status >= 500 or status in (408, 429)):
-        return UpstreamUnavailable(description or "Google STS is unavailable", hop="gcp.sts", code=error, status=status)
+        return UpstreamUnavailable(
+            description or "Google STS is unavailable", hop="gcp.sts", code=error, status=status
+        )
     lower = description.lower()
     provider = context.get("provider", "the workload identity provider")
     claims = context.get("subject_claims", "")
@@ -283,10 +294,18 @@ def sts_refusal(body: str | Mapping[str, Any] | None, *, status: int | None, con
     elif "signature" in lower or "parse" in lower:
         fix = "the subject token must be an Entra-issued access token (check the Azure credential source)."
     elif "mapping" in lower or "google.subject" in lower:
-        fix = "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes)."
+        fix = (
+            "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes)."
+        )
     else:
         fix = f"check the workload identity provider {provider} and its attribute mapping and condition."
-    return StsRefusal(f"Google STS refused the token exchange: {description}", hop="gcp.sts", fix=fix, code=error, status=status)
+    return StsRefusal(
+        f"Google STS refused the token exchange: {description}",
+        hop="gcp.sts",
+        fix=fix,
+        code=error,
+        status=status,
+    )
 
 
 # -- Google APIs (IAM Credentials, metadata) --------------------------------------------------
@@ -300,7 +319,7 @@ def google_api_refusal(
     ``context``: ``service_account``, ``principal`` (the member that needs the binding), ``role``.
     """
     data = _as_json(body)
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    error: dict[str, Any] = data["error"] if isinstance(data.get("error"), dict) else {}
     message = str(error.get("message") or data.get("error_description") or body or f"HTTP {status}")
     code = str(error.get("status") or status or "")
     if status is not None and (status >= 500 or status in (408, 429)):

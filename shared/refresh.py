@@ -103,7 +103,9 @@ class _HolderState(Generic[T]):
     def _background_failed(self, error: BaseException) -> None:
         self.last_background_error = error
         self._next_background_at = time.time() + self.timing.failure_backoff_s
-        _log.warning("background refresh of %s failed; the held token stays in use: %s", self.name, redact(str(error)))
+        _log.warning(
+            "background refresh of %s failed; the held token stays in use: %s", self.name, redact(str(error))
+        )
 
     def invalidate(self) -> None:
         """Forget the held token (the next caller fetches)."""
@@ -188,7 +190,9 @@ class AsyncTokenHolder(_HolderState[T]):
         now = time.time()
         held = self._usable(now)
         if held is not None:
-            if self._should_start_background(held, now) and (self._background is None or self._background.done()):
+            if self._should_start_background(held, now) and (
+                self._background is None or self._background.done()
+            ):
                 self._next_background_at = now + self.timing.failure_backoff_s
                 self._background = asyncio.get_running_loop().create_task(self._run_background(fetch))
             return held.value

@@ -47,7 +47,7 @@ def hop_of(url: str) -> str:
     return "gcp.oauth2" if "token" in url else "google"
 
 
-class RetryingRequest(transport.Request):  # type: ignore[misc]  # google-auth is untyped
+class RetryingRequest(transport.Request):
     """A google-auth transport request that retries transient failures until a deadline.
 
     One instance serves one refresh: the deadline starts when it is created. Wrapping a
@@ -55,9 +55,11 @@ class RetryingRequest(transport.Request):  # type: ignore[misc]  # google-auth i
     """
 
     def __init__(self, inner: Any, policy: RetrySettings) -> None:
-        self.inner = inner.inner if isinstance(inner, RetryingRequest) else inner
+        self.inner: Any = inner.inner if isinstance(inner, RetryingRequest) else inner
         self.policy = policy
-        self.deadline = inner.deadline if isinstance(inner, RetryingRequest) else time.monotonic() + policy.deadline_s
+        self.deadline: float = (
+            inner.deadline if isinstance(inner, RetryingRequest) else time.monotonic() + policy.deadline_s
+        )
         self.last_status: int | None = None  # of the last response seen, for error translation
 
     @classmethod
@@ -83,7 +85,9 @@ class RetryingRequest(transport.Request):  # type: ignore[misc]  # google-auth i
         def attempt() -> Any:
             remaining = self.remaining()
             if remaining <= 0:
-                raise google_exceptions.TransportError(f"{hop}: the retry deadline of {policy.deadline_s:g} s passed")
+                raise google_exceptions.TransportError(
+                    f"{hop}: the retry deadline of {policy.deadline_s:g} s passed"
+                )
             limit = min(timeout or policy.attempt_timeout_s, policy.attempt_timeout_s, remaining)
             self.last_status = None
             response = self.inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
@@ -91,7 +95,9 @@ class RetryingRequest(transport.Request):  # type: ignore[misc]  # google-auth i
             return response
 
         def wait(state: tenacity.RetryCallState) -> float:
-            backoff = full_jitter_backoff(state.attempt_number, policy.initial_backoff_s, policy.max_backoff_s)
+            backoff = full_jitter_backoff(
+                state.attempt_number, policy.initial_backoff_s, policy.max_backoff_s
+            )
             outcome = state.outcome
             if outcome is not None and not outcome.failed:
                 backoff = max(backoff, _retry_after(outcome.result()))
@@ -105,7 +111,9 @@ class RetryingRequest(transport.Request):  # type: ignore[misc]  # google-auth i
                 else f"HTTP {getattr(outcome.result() if outcome else None, 'status', '?')}"
             )
             sleep = state.next_action.sleep if state.next_action else 0.0
-            _log.warning("%s %s failed (%s); retry %d in %.2f s", method, hop, why, state.attempt_number, sleep)
+            _log.warning(
+                "%s %s failed (%s); retry %d in %.2f s", method, hop, why, state.attempt_number, sleep
+            )
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(policy.attempts) | _stop_at_deadline(self),
@@ -139,21 +147,23 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
-class JitteredRetryPolicy(RetryPolicy):
+class JitteredRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
     """azure-core's retry policy with full-jitter exponential backoff."""
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return full_jitter_backoff(len(settings["history"]), settings["backoff"], settings["max_backoff"])
 
 
-class AsyncJitteredRetryPolicy(AsyncRetryPolicy):
+class AsyncJitteredRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
     """azure-core's async retry policy with full-jitter exponential backoff."""
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return full_jitter_backoff(len(settings["history"]), settings["backoff"], settings["max_backoff"])
 
 
-def azure_retry_kwargs(policy: RetrySettings, *, asynchronous: bool = False, policy_class: bool = True) -> dict[str, Any]:
+def azure_retry_kwargs(
+    policy: RetrySettings, *, asynchronous: bool = False, policy_class: bool = True
+) -> dict[str, Any]:
     """Keyword arguments that make an azure-identity credential's pipeline follow ``policy``.
 
     ``policy_class=False`` for credentials that insist on their own retry policy class

@@ -60,7 +60,9 @@ _PROVIDER = re.compile(
 )
 _POOL_ID = re.compile(r"^[a-z0-9-]{4,32}$")
 _SERVICE_ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9-]{4,61}@[a-z0-9.-]+\.[a-z]+$")
-_IMPERSONATION_URL = re.compile(r"^(?P<base>https?://[^/]+)/v1/projects/-/serviceAccounts/(?P<account>[^:/]+):generateAccessToken$")
+_IMPERSONATION_URL = re.compile(
+    r"^(?P<base>https?://[^/]+)/v1/projects/-/serviceAccounts/(?P<account>[^:/]+):generateAccessToken$"
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,11 @@ class AzureToGoogleSettings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         credential_file = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-        if not env.get("GCP_WORKLOAD_IDENTITY_PROVIDER") and credential_file and _file_type(credential_file) == "external_account":
+        if (
+            not env.get("GCP_WORKLOAD_IDENTITY_PROVIDER")
+            and credential_file
+            and _file_type(credential_file) == "external_account"
+        ):
             values.update(_from_external_account(credential_file))
         provider = env.get("GCP_WORKLOAD_IDENTITY_PROVIDER")
         if provider and "/" not in provider:  # the short ID, with its project number and pool
@@ -142,7 +148,9 @@ class AzureToGoogleSettings:
         ``client_id``: the Azure token comes from azure-identity's managed identity, which
         speaks the App Service protocol as well as IMDS.
         """
-        return cls(**{"provider": "", "azure_audience": "", **_from_external_account(path), **overrides}).validated()
+        return cls(
+            **{"provider": "", "azure_audience": "", **_from_external_account(path), **overrides}
+        ).validated()
 
     @property
     def sts_url(self) -> str:
@@ -161,14 +169,18 @@ class AzureToGoogleSettings:
         """``principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P``."""
         match = _PROVIDER.match(self.provider)
         project, pool = (match["project"], match["pool"]) if match else ("?", "?")
-        return f"principal://iam.googleapis.com/projects/{project}/locations/global/workloadIdentityPools/{pool}"
+        return (
+            f"principal://iam.googleapis.com/projects/{project}/locations/global/workloadIdentityPools/{pool}"
+        )
 
     def problems(self) -> list[tuple[str, str]]:
         """Every problem with these settings, as (variable, what a valid value looks like)."""
         problems: list[tuple[str, str]] = []
         match = _PROVIDER.match(self.provider)
         if not match:
-            problems.append(("GCP_WORKLOAD_IDENTITY_PROVIDER", _MISSING["provider"] + f"; got {self.provider!r}"))
+            problems.append(
+                ("GCP_WORKLOAD_IDENTITY_PROVIDER", _MISSING["provider"] + f"; got {self.provider!r}")
+            )
         else:
             if not match["project"].isdigit():
                 problems.append(
@@ -180,28 +192,49 @@ class AzureToGoogleSettings:
                 )
             if not _POOL_ID.match(match["pool"]) or not _POOL_ID.match(match["provider"]):
                 problems.append(
-                    ("GCP_WORKLOAD_IDENTITY_PROVIDER", "pool and provider IDs are 4-32 characters of [a-z0-9-]")
+                    (
+                        "GCP_WORKLOAD_IDENTITY_PROVIDER",
+                        "pool and provider IDs are 4-32 characters of [a-z0-9-]",
+                    )
                 )
         if not _is_audience(self.azure_audience):
-            problems.append(("AZURE_TOKEN_AUDIENCE", _MISSING["azure_audience"] + f"; got {self.azure_audience!r}"))
+            problems.append(
+                ("AZURE_TOKEN_AUDIENCE", _MISSING["azure_audience"] + f"; got {self.azure_audience!r}")
+            )
         if self.service_account and not _SERVICE_ACCOUNT.match(self.service_account):
             problems.append(
-                ("GCP_SERVICE_ACCOUNT", f"a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com); got {self.service_account!r}")
+                (
+                    "GCP_SERVICE_ACCOUNT",
+                    f"a service account e-mail (NAME@PROJECT.iam.gserviceaccount.com); got {self.service_account!r}",
+                )
             )
         if self.azure_source not in AZURE_SOURCES:
-            problems.append(("AZURE_CREDENTIAL_SOURCE", f"one of {', '.join(AZURE_SOURCES)}; got {self.azure_source!r}"))
+            problems.append(
+                ("AZURE_CREDENTIAL_SOURCE", f"one of {', '.join(AZURE_SOURCES)}; got {self.azure_source!r}")
+            )
         if self.azure_client_id and not _GUID.match(self.azure_client_id):
             problems.append(("AZURE_CLIENT_ID", f"a client ID GUID; got {self.azure_client_id!r}"))
-        problems += _tenant_problems(self.azure_tenant_id, required=self.azure_source in ("workload_identity", "client_secret"))
+        problems += _tenant_problems(
+            self.azure_tenant_id, required=self.azure_source in ("workload_identity", "client_secret")
+        )
         if self.azure_source in ("workload_identity", "client_secret") and not self.azure_client_id:
-            problems.append(("AZURE_CLIENT_ID", f"required for {self.azure_source}: the app registration's client ID"))
+            problems.append(
+                ("AZURE_CLIENT_ID", f"required for {self.azure_source}: the app registration's client ID")
+            )
         if self.azure_source == "client_secret" and not self.azure_client_secret:
             problems.append(("AZURE_CLIENT_SECRET", "required for client_secret: the secret's value"))
         if self.azure_source == "workload_identity" and not (
             self.azure_federated_token_file and os.path.isfile(self.azure_federated_token_file)
         ):
-            problems.append(("AZURE_FEDERATED_TOKEN_FILE", "required for workload_identity: the projected token file's path"))
-        problems += _common_problems(self.authority_host, self.universe_domain, self.sts_token_url, self.iam_credentials_url)
+            problems.append(
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "required for workload_identity: the projected token file's path",
+                )
+            )
+        problems += _common_problems(
+            self.authority_host, self.universe_domain, self.sts_token_url, self.iam_credentials_url
+        )
         if not 600 <= self.service_account_token_lifetime_s <= 43200:
             problems.append(("service_account_token_lifetime_s", "600 to 43200 seconds"))
         return problems
@@ -214,7 +247,9 @@ class AzureToGoogleSettings:
         provider = self.provider
         if provider.startswith("projects/"):
             provider = f"//iam.googleapis.com/{provider}"
-        return dataclasses.replace(self, provider=provider, authority_host=normalize_authority(self.authority_host))
+        return dataclasses.replace(
+            self, provider=provider, authority_host=normalize_authority(self.authority_host)
+        )
 
 
 @dataclass(frozen=True)
@@ -236,7 +271,10 @@ class GoogleToAzureSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> GoogleToAzureSettings:
         """Read the environment (``os.environ`` by default); ``overrides`` win. Validated."""
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {"tenant_id": env.get("AZURE_TENANT_ID", ""), "client_id": env.get("AZURE_CLIENT_ID", "")}
+        values: dict[str, Any] = {
+            "tenant_id": env.get("AZURE_TENANT_ID", ""),
+            "client_id": env.get("AZURE_CLIENT_ID", ""),
+        }
         _put(values, "id_token_audience", env.get("GOOGLE_ID_TOKEN_AUDIENCE"))
         _put(values, "key_file", env.get("GOOGLE_APPLICATION_CREDENTIALS"))
         _put(values, "impersonate_service_account", env.get("GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"))
@@ -267,12 +305,25 @@ class GoogleToAzureSettings:
         problems = _tenant_problems(self.tenant_id, required=True)
         if not _GUID.match(self.client_id or ""):
             problems.append(
-                ("AZURE_CLIENT_ID", f"the app registration's Application (client) ID, a GUID; got {self.client_id!r}")
+                (
+                    "AZURE_CLIENT_ID",
+                    f"the app registration's Application (client) ID, a GUID; got {self.client_id!r}",
+                )
             )
         if self.id_token_source not in ID_TOKEN_SOURCES:
-            problems.append(("GOOGLE_ID_TOKEN_SOURCE", f"one of {', '.join(ID_TOKEN_SOURCES)}; got {self.id_token_source!r}"))
+            problems.append(
+                (
+                    "GOOGLE_ID_TOKEN_SOURCE",
+                    f"one of {', '.join(ID_TOKEN_SOURCES)}; got {self.id_token_source!r}",
+                )
+            )
         if not self.id_token_audience or any(c.isspace() for c in self.id_token_audience):
-            problems.append(("GOOGLE_ID_TOKEN_AUDIENCE", f"the federated credential's audience, normally {TOKEN_EXCHANGE_AUDIENCE}"))
+            problems.append(
+                (
+                    "GOOGLE_ID_TOKEN_AUDIENCE",
+                    f"the federated credential's audience, normally {TOKEN_EXCHANGE_AUDIENCE}",
+                )
+            )
         if self.id_token_source == "key_file":
             kind = _file_type(self.key_file) if self.key_file else None
             if kind != "service_account":
@@ -283,11 +334,18 @@ class GoogleToAzureSettings:
                         + (f"; {self.key_file!r} is {kind}" if self.key_file else ""),
                     )
                 )
-        if self.id_token_source == "impersonation" and not _SERVICE_ACCOUNT.match(self.impersonate_service_account or ""):
+        if self.id_token_source == "impersonation" and not _SERVICE_ACCOUNT.match(
+            self.impersonate_service_account or ""
+        ):
             problems.append(
-                ("GOOGLE_IMPERSONATE_SERVICE_ACCOUNT", "for impersonation: the service account e-mail to act as")
+                (
+                    "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT",
+                    "for impersonation: the service account e-mail to act as",
+                )
             )
-        problems += _common_problems(self.authority_host, self.universe_domain, None, self.iam_credentials_url)
+        problems += _common_problems(
+            self.authority_host, self.universe_domain, None, self.iam_credentials_url
+        )
         return problems
 
     def validated(self) -> GoogleToAzureSettings:
@@ -355,10 +413,15 @@ def _common_problems(
     normalized = normalize_authority(authority or "")
     if urlsplit(normalized).scheme != "https" or not urlsplit(normalized).hostname:
         problems.append(
-            ("AZURE_AUTHORITY_HOST", f"an https authority host or a cloud name ({', '.join(AUTHORITY_HOSTS)}); got {authority!r}")
+            (
+                "AZURE_AUTHORITY_HOST",
+                f"an https authority host or a cloud name ({', '.join(AUTHORITY_HOSTS)}); got {authority!r}",
+            )
         )
     if not universe or not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", universe):
-        problems.append(("GOOGLE_CLOUD_UNIVERSE_DOMAIN", f"a domain such as googleapis.com; got {universe!r}"))
+        problems.append(
+            ("GOOGLE_CLOUD_UNIVERSE_DOMAIN", f"a domain such as googleapis.com; got {universe!r}")
+        )
     for name, url in (("GOOGLE_STS_TOKEN_URL", sts_url), ("GOOGLE_IAM_CREDENTIALS_URL", iam_url)):
         if url and (urlsplit(url).scheme != "https" or not urlsplit(url).hostname):
             problems.append((name, f"an https URL; got {url!r}"))

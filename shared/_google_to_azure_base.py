@@ -1,0 +1,123 @@
+"""What the sync and async Google -> Azure credentials share (as azure-identity's mixins do).
+
+Settings, the ID-token supplier, one token holder per request shape, the Entra client's
+keyword arguments (no second token cache, this project's retry policy, the authority) and
+the translation of Entra's refusals.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import jwt
+from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+from google.auth.transport.requests import Request
+from msal import TokenCache
+
+from shared import errors
+from shared.azure_sources import is_microsoft_authority
+from shared.google_id_tokens import GoogleIdTokenSupplier, id_token_supplier
+from shared.refresh import RefreshTiming
+from shared.retry import RetryingRequest, azure_retry_kwargs
+from shared.settings import GoogleToAzureSettings
+
+Holder = TypeVar("Holder")
+HolderKey = tuple[tuple[str, ...], str | None, bool]
+
+
+class _NoTokenCache(TokenCache):  # type: ignore[misc]  # msal is untyped
+    """A cache that keeps nothing: the holders are the only cache, so each fetch reaches Entra."""
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        return iter(())
+
+    def add(self, event: Any, **kwargs: Any) -> None:
+        return None
+
+
+class GoogleToAzureBase(Generic[Holder]):
+    """Shared state and logic of :class:`GoogleFederatedCredential` and its async twin."""
+
+    def __init__(
+        self,
+        settings: GoogleToAzureSettings | None,
+        id_tokens: GoogleIdTokenSupplier | None,
+        timing: RefreshTiming,
+        new_holder: Callable[[RefreshTiming, str], Holder],
+    ) -> None:
+        self.settings = settings or GoogleToAzureSettings.from_env()
+        self.id_tokens = id_tokens or id_token_supplier(self.settings)
+        self._timing = timing
+        self._new_holder = new_holder
+        self._holders: dict[HolderKey, Holder] = {}
+        self._holders_lock = threading.Lock()
+        self.last_assertion_claims: dict[str, Any] = {}
+
+    def _client_kwargs(self, asynchronous: bool, overrides: dict[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "authority": self.settings.authority_host,
+            "cache": _NoTokenCache(),
+            "cae_cache": _NoTokenCache(),
+            **azure_retry_kwargs(self.settings.retry, asynchronous=asynchronous),
+        }
+        if not is_microsoft_authority(self.settings.authority_host):
+            kwargs["disable_instance_discovery"] = True
+        kwargs.update(overrides)
+        return kwargs
+
+    def _holder(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> Holder:
+        options = options or {}
+        key: HolderKey = (scopes, options.get("tenant_id"), bool(options.get("enable_cae")))
+        with self._holders_lock:
+            holder = self._holders.get(key)
+            if holder is None:
+                holder = self._holders[key] = self._new_holder(self._timing, f"entra:{' '.join(scopes)}")
+            return holder
+
+    def _fresh_assertion(self) -> str:
+        """A fresh Google ID token (never a reused one), through a retrying transport."""
+        token = self.id_tokens.get_id_token(
+            self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
+        )
+        claims = jwt.decode(token, options={"verify_signature": False})
+        self.last_assertion_claims = {
+            k: claims[k] for k in ("iss", "sub", "aud", "exp", "email") if k in claims
+        }
+        return token
+
+    def _translate(self, exc: Exception) -> Exception:
+        """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged)."""
+        if isinstance(exc, errors.FederationError):
+            return exc
+        if isinstance(exc, ClientAuthenticationError):
+            response = exc.response
+            body = ""
+            if response is not None:
+                try:
+                    body = str(response.text())
+                except Exception:  # no readable body
+                    body = ""
+            status = response.status_code if response is not None else None
+            claims = self.last_assertion_claims
+            return errors.entra_refusal(
+                body,
+                status=status,
+                fallback=str(exc.message or ""),
+                context={
+                    "client_id": self.settings.client_id,
+                    "tenant_id": self.settings.tenant_id,
+                    "assertion": ", ".join(f"{k}={claims[k]}" for k in ("iss", "sub", "aud") if k in claims),
+                },
+            )
+        if isinstance(exc, AzureError):
+            return errors.UpstreamUnavailable(
+                f"Entra ID did not answer within the retry deadline ({type(exc).__name__})", hop="entra.token"
+            )
+        return exc
+
+    @staticmethod
+    def _expires_at(info: AccessTokenInfo) -> float:
+        return float(info.expires_on)
