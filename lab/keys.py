@@ -60,6 +60,9 @@ class Keys:
         self, family: str, claims: dict[str, Any], *, extra_headers: dict[str, str] | None = None
     ) -> str:
         headers = {"kid": self._kid[family], "typ": "JWT", **(extra_headers or {})}
+        # A unique id, as real tokens carry (Entra's uti, Google's signatures over distinct
+        # claims): two tokens minted in the same second must not be byte-identical.
+        claims = {"jti": uuid.uuid4().hex, **claims}
         token = jwt.encode(claims, self._private[family], algorithm="RS256", headers=headers)
         with self._lock:
             self._minted.append(token)
