@@ -169,18 +169,8 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         started = time.monotonic()
         try:
             self._exchange.refresh(retrying)
-        except errors.FederationError:
-            raise
-        except google_exceptions.OAuthError as exc:
-            raise errors.sts_refusal(
-                _body(exc), status=retrying.last_status, context=self._context()
-            ) from None
-        except google_exceptions.RefreshError as exc:
-            raise self._refresh_error(exc, retrying) from None
-        except google_exceptions.TransportError as exc:
-            raise errors.UpstreamUnavailable(
-                f"no answer within the retry deadline: {exc}", hop=_hop_from_text(str(exc))
-            ) from None
+        except Exception as exc:
+            raise self._translate(exc, retrying) from None
         token = str(self._exchange.token)
         expiry: datetime.datetime = self._exchange.expiry or datetime.datetime.now(datetime.UTC).replace(
             tzinfo=None
@@ -195,16 +185,29 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         )
         return (token, expiry), expires_at
 
-    def _refresh_error(
-        self, exc: google_exceptions.RefreshError, retrying: RetryingRequest
-    ) -> errors.FederationError:
-        body = _body(exc)
-        text = str(exc.args[0]) if exc.args else str(exc)
-        if "impersonat" in text.lower() or ":generateAccessToken" in body:
+    def _translate(self, exc: Exception, retrying: RetryingRequest) -> Exception:
+        """google-auth's and azure-identity's failures as :mod:`shared.errors` (others unchanged)."""
+        error: Exception
+        if isinstance(exc, errors.FederationError):
+            error = exc
+        elif isinstance(exc, google_exceptions.OAuthError):  # STS: not a RefreshError
+            error = errors.sts_refusal(_body(exc), status=retrying.last_status, context=self._context())
+        elif isinstance(exc, google_exceptions.RefreshError):  # IAM generateAccessToken
+            body = _body(exc)
             data = errors._as_json(body)
-            status = (data.get("error") or {}).get("code") if isinstance(data.get("error"), dict) else None
-            return errors.google_api_refusal(body, status=status, hop="gcp.iam", context=self._context())
-        return errors.StsRefusal(text, hop="gcp.sts", fix="check the workload identity provider settings.")
+            status = (
+                data["error"].get("code") if isinstance(data.get("error"), dict) else retrying.last_status
+            )
+            error = errors.google_api_refusal(body, status=status, hop="gcp.iam", context=self._context())
+        elif isinstance(exc, google_exceptions.TransportError):
+            error = errors.UpstreamUnavailable(
+                f"no answer within the retry deadline: {exc}", hop=_hop_from_text(str(exc))
+            )
+        else:
+            return exc
+        if isinstance(error, errors.UpstreamUnavailable) and error.retry_after_s is None:
+            error.retry_after_s = retrying.last_retry_after_s
+        return error
 
     def _context(self) -> Mapping[str, str]:
         claims = self._supplier.last_claims

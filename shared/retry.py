@@ -61,6 +61,7 @@ class RetryingRequest(transport.Request):
             inner.deadline if isinstance(inner, RetryingRequest) else time.monotonic() + policy.deadline_s
         )
         self.last_status: int | None = None  # of the last response seen, for error translation
+        self.last_retry_after_s: float | None = None  # its Retry-After, if any
 
     @classmethod
     def wrap(cls, inner: Any, policy: RetrySettings) -> RetryingRequest:
@@ -92,6 +93,7 @@ class RetryingRequest(transport.Request):
             self.last_status = None
             response = self.inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
             self.last_status = getattr(response, "status", None)
+            self.last_retry_after_s = _retry_after(response) or None
             return response
 
         def wait(state: tenacity.RetryCallState) -> float:
