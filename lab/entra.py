@@ -80,7 +80,11 @@ class Entra:
     def mint_access_token(
         self, *, tenant_id: str, resource: Resource, client_app_id: str, object_id: str, acr: str
     ) -> tuple[str, int]:
-        """An access token as Entra would issue it for ``resource``; returns (token, lifetime)."""
+        """An access token as Entra would issue it for ``resource``; returns (token, expires_in).
+
+        ``expires_in`` is what is left of the lifetime when the answer leaves (whole seconds,
+        rounded down), so a client's ``now + expires_in`` never lands after the token's ``exp``.
+        """
         now = int(self.controls.now())
         lifetime = self.controls.token_lifetime_s
         claims: dict[str, Any] = {
@@ -104,7 +108,7 @@ class Entra:
                 azpacr=acr,
                 ver="2.0",
             )
-        return self.keys.mint(ENTRA, claims), lifetime
+        return self.keys.mint(ENTRA, claims), int(now + lifetime - self.controls.now())
 
 
 def create_login(entra: Entra) -> Service:

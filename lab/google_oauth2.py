@@ -109,7 +109,8 @@ def create(
             now=now,
             lifetime_s=lifetime,
         )
-        return jsonify({"access_token": access_token, "expires_in": lifetime, "token_type": "Bearer"})
+        expires_in = int(int(now) + lifetime - controls.now())  # now + expires_in <= exp
+        return jsonify({"access_token": access_token, "expires_in": expires_in, "token_type": "Bearer"})
 
     return service
 

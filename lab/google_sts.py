@@ -111,7 +111,8 @@ def _exchange(controls: Controls, keys: Keys, topology: Topology, form: Any) -> 
         now=now,
         lifetime_s=lifetime,
     )
-    return access_token, lifetime
+    # expires_in as what is left when the answer leaves, so that now + expires_in <= exp.
+    return access_token, int(int(now) + lifetime - controls.now())
 
 
 def _check_subject_token(

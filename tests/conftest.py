@@ -11,6 +11,7 @@ made by background threads such as google-auth's Regional Access Boundary lookup
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -27,6 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-socket (``--allow-hosts`` in pyproject.toml) refuses non-loopback connections
     # during tests; name resolution is refused here for the whole run.
     socket.getaddrinfo = loopback_only_getaddrinfo
+    # The leak check below records every logger at DEBUG; the lab's CEL engine would log each
+    # evaluation step (claims, never tokens) and slow every exchange down.
+    logging.getLogger("celpy").setLevel(logging.WARNING)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -45,6 +49,41 @@ def lab() -> Lab:
     """The running lab (started once per session)."""
     assert _lab is not None, "the lab did not start"
     return _lab
+
+
+class _Records(logging.Handler):
+    """Keeps every log record of a test, from every logger, at every level."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" {record.exc_info[1]!r}"
+        self.messages.append((record.name, text))
+
+
+@pytest.fixture(autouse=True)
+def no_token_in_logs() -> Iterator[None]:
+    """Fail any test during which a token or secret the lab handed out appeared in a log record."""
+    assert _lab is not None
+    records = _Records()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(records)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(records)
+        root.setLevel(level)
+    secrets = _lab.minted()
+    leaked = [logger for logger, message in records.messages if any(secret in message for secret in secrets)]
+    assert not leaked, (
+        f"{len(leaked)} log record(s) carried a token or secret, from loggers {sorted(set(leaked))}"
+    )
 
 
 @pytest.fixture(autouse=True)
