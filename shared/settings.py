@@ -127,7 +127,12 @@ class AzureToGoogleSettings:
         _put(values, "sts_token_url", env.get("GOOGLE_STS_TOKEN_URL"))
         _put(values, "iam_credentials_url", env.get("GOOGLE_IAM_CREDENTIALS_URL"))
         _put(values, "quota_project_id", env.get("GOOGLE_CLOUD_QUOTA_PROJECT"))
-        _put(values, "azure_source", env.get("AZURE_CREDENTIAL_SOURCE") or _infer_azure_source(env))
+        # An external_account file names its source (managed identity); only an explicit variable overrides it.
+        _put(
+            values,
+            "azure_source",
+            env.get("AZURE_CREDENTIAL_SOURCE") or values.get("azure_source") or _infer_azure_source(env),
+        )
         values.update(overrides)
         problems = []
         for required in ("provider", "azure_audience"):
@@ -411,7 +416,9 @@ def _common_problems(
 ) -> list[tuple[str, str]]:
     problems = []
     normalized = normalize_authority(authority or "")
-    if urlsplit(normalized).scheme != "https" or not urlsplit(normalized).hostname:
+    host = urlsplit(normalized).hostname or ""
+    # A dotless host is a misspelt cloud name ("AzureUSGoverment"), not an authority (localhost aside).
+    if urlsplit(normalized).scheme != "https" or not (host == "localhost" or "." in host or ":" in host):
         problems.append(
             (
                 "AZURE_AUTHORITY_HOST",
