@@ -121,3 +121,13 @@ class GoogleToAzureBase(Generic[Holder]):
     @staticmethod
     def _expires_at(info: AccessTokenInfo) -> float:
         return float(info.expires_on)
+
+    @staticmethod
+    def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
+        """``get_token``'s keyword arguments as ``get_token_info``'s options."""
+        options: TokenRequestOptions = {"enable_cae": enable_cae}
+        if claims:
+            options["claims"] = claims
+        if tenant_id:
+            options["tenant_id"] = tenant_id
+        return options

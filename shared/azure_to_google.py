@@ -13,6 +13,7 @@ exchange (and the optional service-account impersonation), fed by
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from collections.abc import Mapping
@@ -155,9 +156,7 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
 
     def with_quota_project(self, quota_project_id: str) -> AzureFederatedCredentials:
         """A copy billing ``quota_project_id`` (it shares nothing mutable with this one)."""
-        settings = self._settings.__class__(
-            **{**self._settings.__dict__, "quota_project_id": quota_project_id}
-        )
+        settings = dataclasses.replace(self._settings, quota_project_id=quota_project_id)
         return google_credentials(settings, azure_credential=self._supplier.credential, timing=self._timing)
 
     def _remember(self, held: tuple[str, datetime.datetime]) -> str:
@@ -194,7 +193,7 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
             error = errors.sts_refusal(_body(exc), status=retrying.last_status, context=self._context())
         elif isinstance(exc, google_exceptions.RefreshError):  # IAM generateAccessToken
             body = _body(exc)
-            data = errors._as_json(body)
+            data = errors.json_body(body)
             status = (
                 data["error"].get("code") if isinstance(data.get("error"), dict) else retrying.last_status
             )

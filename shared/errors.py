@@ -215,7 +215,7 @@ def entra_refusal(
     ``context`` fills the table's placeholders: ``client_id``, ``tenant_id``, ``assertion``
     (the assertion's ``iss``/``sub``/``aud``, never the assertion itself).
     """
-    data = _as_json(body)
+    data = json_body(body)
     description = str(data.get("error_description") or fallback or data.get("error") or "")
     codes = data.get("error_codes") or [int(c) for c in _AADSTS_CODE.findall(description)[:1]]
     code = int(codes[0]) if codes else None
@@ -260,7 +260,7 @@ def sts_refusal(
 
     ``context``: ``provider`` (the full audience), ``audience_setting``, ``subject_claims``.
     """
-    data = _as_json(body)
+    data = json_body(body)
     error = str(data.get("error") or "sts_error")
     description = str(data.get("error_description") or data.get("error") or body or "")
     if status is not None and (status >= 500 or status in (408, 429)):
@@ -318,7 +318,7 @@ def google_api_refusal(
 
     ``context``: ``service_account``, ``principal`` (the member that needs the binding), ``role``.
     """
-    data = _as_json(body)
+    data = json_body(body)
     error: dict[str, Any] = data["error"] if isinstance(data.get("error"), dict) else {}
     message = str(error.get("message") or data.get("error_description") or body or f"HTTP {status}")
     code = str(error.get("status") or status or "")
@@ -343,7 +343,8 @@ def google_api_refusal(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _as_json(body: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
+def json_body(body: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
+    """An error response body as a dict (empty if it is not a JSON object)."""
     if isinstance(body, Mapping):
         return dict(body)
     if isinstance(body, bytes):

@@ -55,12 +55,7 @@ class GoogleFederatedCredential(GoogleToAzureBase[TokenHolder[AccessTokenInfo]])
         **kwargs: Any,
     ) -> AccessToken:
         """An access token for ``scopes`` (azure-core's ``TokenCredential`` protocol)."""
-        options: TokenRequestOptions = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
-        info = self.get_token_info(*scopes, options=options)
+        info = self.get_token_info(*scopes, options=self._options(claims, tenant_id, enable_cae))
         return AccessToken(info.token, info.expires_on)
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:

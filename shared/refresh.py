@@ -81,7 +81,6 @@ class _HolderState(Generic[T]):
         self._held: Held[T] | None = None
         self._generation = 0
         self._next_background_at = 0.0
-        self.last_background_error: BaseException | None = None
 
     @property
     def held(self) -> Held[T] | None:
@@ -101,15 +100,10 @@ class _HolderState(Generic[T]):
         return held.window.due(now) and now >= self._next_background_at
 
     def _background_failed(self, error: BaseException) -> None:
-        self.last_background_error = error
         self._next_background_at = time.time() + self.timing.failure_backoff_s
         _log.warning(
             "background refresh of %s failed; the held token stays in use: %s", self.name, redact(str(error))
         )
-
-    def invalidate(self) -> None:
-        """Forget the held token (the next caller fetches)."""
-        self._held = None
 
 
 class TokenHolder(_HolderState[T]):
@@ -161,7 +155,6 @@ class TokenHolder(_HolderState[T]):
                 if held is not None and not held.window.due(time.time()):
                     return  # a blocking fetch already replaced it
                 self._store(fetch(), time.time())
-                self.last_background_error = None
         except Exception as error:  # the held token stays in use; the next due caller retries
             self._background_failed(error)
 
@@ -218,7 +211,6 @@ class AsyncTokenHolder(_HolderState[T]):
                 if held is not None and not held.window.due(time.time()):
                     return
                 self._store(await fetch(), time.time())
-                self.last_background_error = None
         except Exception as error:
             self._background_failed(error)
 

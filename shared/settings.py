@@ -116,17 +116,7 @@ class AzureToGoogleSettings:
                 f"{env.get('GCP_WORKLOAD_IDENTITY_POOL', '')}/providers/{provider}"
             )
         _put(values, "provider", provider)
-        _put(values, "azure_audience", env.get("AZURE_TOKEN_AUDIENCE"))
-        _put(values, "service_account", env.get("GCP_SERVICE_ACCOUNT"))
-        _put(values, "azure_client_id", env.get("AZURE_CLIENT_ID"))
-        _put(values, "azure_tenant_id", env.get("AZURE_TENANT_ID"))
-        _put(values, "azure_client_secret", env.get("AZURE_CLIENT_SECRET"))
-        _put(values, "azure_federated_token_file", env.get("AZURE_FEDERATED_TOKEN_FILE"))
-        _put(values, "authority_host", env.get("AZURE_AUTHORITY_HOST"))
-        _put(values, "universe_domain", env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN"))
-        _put(values, "sts_token_url", env.get("GOOGLE_STS_TOKEN_URL"))
-        _put(values, "iam_credentials_url", env.get("GOOGLE_IAM_CREDENTIALS_URL"))
-        _put(values, "quota_project_id", env.get("GOOGLE_CLOUD_QUOTA_PROJECT"))
+        _read(values, env, _AZURE_TO_GOOGLE_ENV)
         # An external_account file names its source (managed identity); only an explicit variable overrides it.
         _put(
             values,
@@ -280,12 +270,7 @@ class GoogleToAzureSettings:
             "tenant_id": env.get("AZURE_TENANT_ID", ""),
             "client_id": env.get("AZURE_CLIENT_ID", ""),
         }
-        _put(values, "id_token_audience", env.get("GOOGLE_ID_TOKEN_AUDIENCE"))
-        _put(values, "key_file", env.get("GOOGLE_APPLICATION_CREDENTIALS"))
-        _put(values, "impersonate_service_account", env.get("GOOGLE_IMPERSONATE_SERVICE_ACCOUNT"))
-        _put(values, "authority_host", env.get("AZURE_AUTHORITY_HOST"))
-        _put(values, "universe_domain", env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN"))
-        _put(values, "iam_credentials_url", env.get("GOOGLE_IAM_CREDENTIALS_URL"))
+        _read(values, env, _GOOGLE_TO_AZURE_ENV)
         source = env.get("GOOGLE_ID_TOKEN_SOURCE")
         if not source:
             key_file = values.get("key_file")
@@ -381,9 +366,39 @@ _MISSING = {
 }
 
 
+# Setting <- environment variable, for the variables read as they are.
+_AZURE_TO_GOOGLE_ENV = {
+    "azure_audience": "AZURE_TOKEN_AUDIENCE",
+    "service_account": "GCP_SERVICE_ACCOUNT",
+    "azure_client_id": "AZURE_CLIENT_ID",
+    "azure_tenant_id": "AZURE_TENANT_ID",
+    "azure_client_secret": "AZURE_CLIENT_SECRET",
+    "azure_federated_token_file": "AZURE_FEDERATED_TOKEN_FILE",
+    "authority_host": "AZURE_AUTHORITY_HOST",
+    "universe_domain": "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
+    "sts_token_url": "GOOGLE_STS_TOKEN_URL",
+    "iam_credentials_url": "GOOGLE_IAM_CREDENTIALS_URL",
+    "quota_project_id": "GOOGLE_CLOUD_QUOTA_PROJECT",
+}
+_GOOGLE_TO_AZURE_ENV = {
+    "id_token_audience": "GOOGLE_ID_TOKEN_AUDIENCE",
+    "key_file": "GOOGLE_APPLICATION_CREDENTIALS",
+    "impersonate_service_account": "GOOGLE_IMPERSONATE_SERVICE_ACCOUNT",
+    "authority_host": "AZURE_AUTHORITY_HOST",
+    "universe_domain": "GOOGLE_CLOUD_UNIVERSE_DOMAIN",
+    "iam_credentials_url": "GOOGLE_IAM_CREDENTIALS_URL",
+}
+
+
 def _put(values: dict[str, Any], key: str, value: str | None) -> None:
     if value:
         values[key] = value
+
+
+def _read(values: dict[str, Any], env: Mapping[str, str], names: Mapping[str, str]) -> None:
+    """Set each setting whose variable is set (and not empty)."""
+    for key, variable in names.items():
+        _put(values, key, env.get(variable))
 
 
 def _infer_azure_source(env: Mapping[str, str]) -> AzureSource:

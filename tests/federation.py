@@ -62,3 +62,28 @@ def bigquery_client(lab: Lab, credentials: Any) -> bigquery.Client:
 
 def seeded_blob_names(lab: Lab) -> list[str]:
     return sorted(b.name for b in lab.topology.storage_containers[0].blobs)
+
+
+TOP_NAMES = (
+    "SELECT name, SUM(number) AS total FROM `bigquery-public-data.usa_names.usa_1910_current` "
+    "WHERE state = @state AND year = @year GROUP BY name ORDER BY total DESC, name LIMIT 3"
+)
+
+
+def expected_top_names(lab: Lab, state: str, year: int) -> list[tuple[str, int]]:
+    """What ``TOP_NAMES`` must return, computed from the lab's seeded sample."""
+    table = next(d for d in lab.topology.bigquery_datasets if d.dataset_id == "usa_names").tables[0]
+    totals: dict[str, int] = {}
+    for row_state, _gender, row_year, name, number in table.rows:
+        if row_state == state and row_year == year:
+            totals[name] = totals.get(name, 0) + number
+    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:3]
+
+
+def hop_counts(lab: Lab, *hops: str) -> tuple[int, ...]:
+    """The lab's request counts of ``hops``, in order (0 for a hop never called)."""
+    counts = lab.counts()
+    return tuple(counts.get(hop, 0) for hop in hops)
+
+
+AZURE_TO_GOOGLE_HOPS = ("azure.msi.appservice", "gcp.sts.token", "gcp.iam.generateAccessToken")

@@ -19,6 +19,7 @@ from google.auth.transport.requests import Request
 from google.cloud import bigquery
 
 from lab.runtime import Lab
+from tests.federation import TOP_NAMES, expected_top_names
 
 pytestmark = pytest.mark.fidelity
 
@@ -63,21 +64,6 @@ def bigquery_client(lab: Lab, credentials: Any) -> bigquery.Client:
         credentials=credentials,
         client_options={"api_endpoint": lab.url("gcp.bigquery"), "universe_domain": LAB_UNIVERSE},
     )
-
-
-TOP_NAMES = (
-    "SELECT name, SUM(number) AS total FROM `bigquery-public-data.usa_names.usa_1910_current` "
-    "WHERE state = @state AND year = @year GROUP BY name ORDER BY total DESC, name LIMIT 3"
-)
-
-
-def expected_top_names(lab: Lab, state: str, year: int) -> list[tuple[str, int]]:
-    table = next(d for d in lab.topology.bigquery_datasets if d.dataset_id == "usa_names").tables[0]
-    totals: dict[str, int] = {}
-    for row_state, _gender, row_year, name, number in table.rows:
-        if row_state == state and row_year == year:
-            totals[name] = totals.get(name, 0) + number
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:3]
 
 
 # -- (a) Azure -> Google ----------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from typing import Any
 
 import jwt
 import pytest
@@ -22,7 +21,7 @@ from google.auth.transport.requests import Request
 
 from lab.keys import ENTRA, GOOGLE
 from lab.runtime import Lab
-from lab.topology import Application, IamBinding, WorkloadIdentityPoolProvider
+from lab.topology import IamBinding
 from tests.test_fidelity import (
     AUDIENCE_APP,
     BLOB_READER_APP,
@@ -32,6 +31,7 @@ from tests.test_fidelity import (
     bigquery_client,
     google_credentials,
 )
+from tests.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
 
 pytestmark = pytest.mark.fidelity
 
@@ -84,32 +84,6 @@ def assert_aadsts(response: requests.Response, status: int, error: str, code: in
     assert GUID.match(body["trace_id"]) and GUID.match(body["correlation_id"])
     assert f"Correlation ID: {body['correlation_id']}" in body["error_description"]
     return str(body["error_description"])
-
-
-def replace_blob_reader_fic(lab: Lab, **changes: Any) -> None:
-    apps: list[Application] = []
-    for app in lab.topology_now().applications:
-        if app.client_id == BLOB_READER_APP:
-            fic = dataclasses.replace(app.federated_identity_credentials[0], **changes)
-            app = dataclasses.replace(app, federated_identity_credentials=(fic,))
-        apps.append(app)
-    lab.break_topology(applications=apps)
-
-
-def replace_provider(lab: Lab, **changes: Any) -> None:
-    providers: list[WorkloadIdentityPoolProvider] = [
-        dataclasses.replace(p, **changes) for p in lab.topology_now().workload_identity_pool_providers
-    ]
-    lab.break_topology(workload_identity_pool_providers=providers)
-
-
-def drop_binding(lab: Lab, role: str, resource_prefix: str = "") -> None:
-    bindings: list[IamBinding] = [
-        b
-        for b in lab.topology_now().iam_bindings
-        if not (b.role == role and b.resource.startswith(resource_prefix))
-    ]
-    lab.break_topology(iam_bindings=bindings)
 
 
 def azure_subject_token() -> str:

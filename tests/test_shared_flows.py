@@ -21,23 +21,22 @@ from shared import aio
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
 from tests.federation import (
+    AZURE_TO_GOOGLE_HOPS,
     CLOUD_FUNCTION_SA,
     DEVELOPER_APP,
     LOCAL_DEVELOPER_SA,
+    TOP_NAMES,
     azure_to_google_env,
     azure_to_google_settings,
     bigquery_client,
+    expected_top_names,
     google_to_azure_env,
     google_to_azure_settings,
+    hop_counts,
     seeded_blob_names,
 )
 
 pytestmark = pytest.mark.fidelity
-
-TOP_NAMES = (
-    "SELECT name, SUM(number) AS total FROM `bigquery-public-data.usa_names.usa_1910_current` "
-    "WHERE state = @state AND year = @year GROUP BY name ORDER BY total DESC, name LIMIT 3"
-)
 
 
 def top_names(client: bigquery.Client) -> list[tuple[str, int]]:
@@ -50,28 +49,14 @@ def top_names(client: bigquery.Client) -> list[tuple[str, int]]:
     return [(row["name"], row["total"]) for row in client.query_and_wait(TOP_NAMES, job_config=config)]
 
 
-def expected_top_names(lab: Lab) -> list[tuple[str, int]]:
-    table = next(d for d in lab.topology.bigquery_datasets if d.dataset_id == "usa_names").tables[0]
-    totals: dict[str, int] = {}
-    for state, _gender, year, name, number in table.rows:
-        if (state, year) == ("TX", 2021):
-            totals[name] = totals.get(name, 0) + number
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:3]
-
-
 # -- Azure -> Google --------------------------------------------------------------------------
 
 
 def test_app_service_managed_identity_impersonates_and_queries(lab: Lab) -> None:
     credentials = google_credentials(azure_to_google_settings(lab))
 
-    assert top_names(bigquery_client(lab, credentials)) == expected_top_names(lab)
-    counts = lab.counts()
-    assert (
-        counts["azure.msi.appservice"],
-        counts["gcp.sts.token"],
-        counts["gcp.iam.generateAccessToken"],
-    ) == (1, 1, 1)
+    assert top_names(bigquery_client(lab, credentials)) == expected_top_names(lab, "TX", 2021)
+    assert hop_counts(lab, *AZURE_TO_GOOGLE_HOPS) == (1, 1, 1)
     assert credentials.service_account_email == "bq-reader@fedlab-analytics.iam.gserviceaccount.com"
 
 
@@ -104,7 +89,9 @@ def test_client_secret_for_local_development(lab: Lab) -> None:
     settings = azure_to_google_settings(lab, env)
     assert settings.azure_source == "client_secret"
 
-    assert top_names(bigquery_client(lab, google_credentials(settings))) == expected_top_names(lab)
+    assert top_names(bigquery_client(lab, google_credentials(settings))) == expected_top_names(
+        lab, "TX", 2021
+    )
     assert lab.counts()["entra.token"] == 1
     assert "azure.msi.appservice" not in lab.counts()
 

@@ -9,7 +9,6 @@ that the refusing hop was asked exactly once (a 4xx is not retried).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +19,6 @@ from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request
 
 from lab.runtime import Lab
-from lab.topology import IamBinding, WorkloadIdentityPoolProvider
 from shared import errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
@@ -35,6 +33,7 @@ from tests.federation import (
     google_to_azure_env,
     google_to_azure_settings,
 )
+from tests.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
 
 pytestmark = pytest.mark.misconfig
 
@@ -74,28 +73,6 @@ def azure_token(env: dict[str, str] | None = None, **overrides: Any) -> Callable
     """The Cloud Function's first Azure token for Blob Storage, through the shared credential."""
     credential = GoogleFederatedCredential(google_to_azure_settings(env, **overrides))
     return lambda: credential.get_token(STORAGE_SCOPE)
-
-
-def replace_provider(lab: Lab, **changes: Any) -> None:
-    providers: list[WorkloadIdentityPoolProvider] = [
-        dataclasses.replace(p, **changes) for p in lab.topology_now().workload_identity_pool_providers
-    ]
-    lab.break_topology(workload_identity_pool_providers=providers)
-
-
-def drop_binding(lab: Lab, role: str) -> None:
-    bindings: list[IamBinding] = [b for b in lab.topology_now().iam_bindings if b.role != role]
-    lab.break_topology(iam_bindings=bindings)
-
-
-def replace_blob_reader_fic(lab: Lab, **changes: Any) -> None:
-    apps = []
-    for app in lab.topology_now().applications:
-        if app.client_id == BLOB_READER_APP:
-            fic = dataclasses.replace(app.federated_identity_credentials[0], **changes)
-            app = dataclasses.replace(app, federated_identity_credentials=(fic,))
-        apps.append(app)
-    lab.break_topology(applications=apps)
 
 
 def function_app_identity(lab: Lab) -> Any:

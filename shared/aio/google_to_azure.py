@@ -59,12 +59,7 @@ class GoogleFederatedCredential(GoogleToAzureBase[AsyncTokenHolder[AccessTokenIn
         **kwargs: Any,
     ) -> AccessToken:
         """An access token for ``scopes`` (azure-core's ``AsyncTokenCredential`` protocol)."""
-        options: TokenRequestOptions = {"enable_cae": enable_cae}
-        if claims:
-            options["claims"] = claims
-        if tenant_id:
-            options["tenant_id"] = tenant_id
-        info = await self.get_token_info(*scopes, options=options)
+        info = await self.get_token_info(*scopes, options=self._options(claims, tenant_id, enable_cae))
         return AccessToken(info.token, info.expires_on)
 
     async def get_token_info(
