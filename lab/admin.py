@@ -43,6 +43,10 @@ def create(lab: Lab) -> Service:
     def counters() -> Response:
         return jsonify(lab.counts())
 
+    @service.route("/trace", "trace")
+    def hop_trace() -> Response:
+        return jsonify([record.as_dict() for record in lab.controls.trace.records()])
+
     @service.route("/counters/reset", "counters_reset", methods=["POST"])
     def counters_reset() -> Response:
         lab.controls.reset_counts()

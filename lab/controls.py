@@ -14,6 +14,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lab.trace import Trace
+
 FaultKind = Literal["429", "500", "503", "reset", "hang", "ok"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "503", "reset", "hang", "ok")
 
@@ -41,6 +43,7 @@ class Controls:
         self.clock_skew_s = 0.0
         self.token_lifetime_s = 3600
         self.stopping = threading.Event()
+        self.trace = Trace()
 
     # -- clock and lifetimes --------------------------------------------------------------
     def now(self) -> float:
@@ -117,8 +120,10 @@ class Controls:
             return dict(self._counts)
 
     def reset_counts(self) -> None:
+        """Zero the counters and empty the trace."""
         with self._lock:
             self._counts.clear()
+        self.trace.clear()
 
     def reset(self) -> None:
         """Back to a healthy lab: no faults, no skew, default lifetimes, zero counters."""

@@ -29,6 +29,7 @@ from lab.controls import Controls
 from lab.keys import Keys
 from lab.service import Service
 from lab.topology import Topology
+from lab.trace import HopRecord
 
 LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
 
@@ -216,6 +217,10 @@ class Lab:
 
     def counts(self) -> dict[str, int]:
         return self.controls.counts()
+
+    def trace(self) -> list[HopRecord]:
+        """Every request the emulators served since the counters were last reset (no tokens)."""
+        return self.controls.trace.records()
 
     def minted(self) -> list[str]:
         """Every token and secret the lab has handed out (for leak checks)."""

@@ -12,12 +12,14 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from lab import trace
 from lab.controls import Controls
 
 FaultResponder = Callable[[int, str], Response]
@@ -57,6 +59,7 @@ class Service:
         self.app = Flask(f"lab.{name}")
         if instrumented:
             self.app.before_request(self._apply_faults)
+            self.app.after_request(self._record)
         self.app.register_error_handler(_Dropped, lambda _exc: Response(status=499))
         self.app.register_error_handler(404, self._not_found)
         self.app.register_error_handler(405, self._not_found)
@@ -77,6 +80,7 @@ class Service:
 
     # -- faults ---------------------------------------------------------------------------
     def _apply_faults(self) -> Response | None:
+        g.lab_started = time.perf_counter()
         hop = request.endpoint or f"{self.name}.unrouted"
         self.controls.count(hop)
         latency, outcome, hang_s = self.controls.plan(hop)
@@ -94,6 +98,12 @@ class Service:
             self.controls.stopping.wait(hang_s)
         _reset_connection()
         raise _Dropped()
+
+    def _record(self, response: Response) -> Response:
+        started = g.get("lab_started", time.perf_counter())
+        hop = request.endpoint or f"{self.name}.unrouted"
+        self.controls.trace.add(trace.record(hop, request, response, started))
+        return response
 
     def _not_found(self, exc: Exception) -> Response:
         return self.fault_response(

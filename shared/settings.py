@@ -75,6 +75,32 @@ class RetrySettings:
     deadline_s: float = 30.0  # for one whole refresh, across all hops and retries
     attempt_timeout_s: float = 10.0
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetrySettings:
+        """``FEDERATION_RETRY_ATTEMPTS``, ``FEDERATION_RETRY_DEADLINE_S``, ``FEDERATION_ATTEMPT_TIMEOUT_S``.
+
+        Keep the deadline below the function's own timeout (Cloud Functions and Azure Functions
+        HTTP triggers: 60 s and 230 s by default), so callers get a 503 rather than a dropped request.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        problems = []
+        for key, variable, kind, low, high in _RETRY_ENV:
+            raw = env.get(variable)
+            if not raw:
+                continue
+            try:
+                value = kind(raw)
+            except ValueError:
+                value = None
+            if value is None or not low <= value <= high:
+                problems.append((variable, f"a number from {low} to {high}; got {raw!r}"))
+            else:
+                values[key] = value
+        if problems:
+            raise SettingsError(problems)
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class AzureToGoogleSettings:
@@ -118,6 +144,7 @@ class AzureToGoogleSettings:
         _put(values, "provider", provider)
         _read(values, env, _AZURE_TO_GOOGLE_ENV)
         # An external_account file names its source (managed identity); only an explicit variable overrides it.
+        values["retry"] = RetrySettings.from_env(env)
         _put(
             values,
             "azure_source",
@@ -281,6 +308,7 @@ class GoogleToAzureSettings:
             else:
                 source = "metadata"
         values["id_token_source"] = source
+        values["retry"] = RetrySettings.from_env(env)
         values.update(overrides)
         return cls(**values).validated()
 
@@ -365,6 +393,13 @@ _MISSING = {
     "or the client ID GUID (v2 tokens)",
 }
 
+
+# RetrySettings field <- variable, type and bounds.
+_RETRY_ENV: tuple[tuple[str, str, type, float, float], ...] = (
+    ("attempts", "FEDERATION_RETRY_ATTEMPTS", int, 1, 20),
+    ("deadline_s", "FEDERATION_RETRY_DEADLINE_S", float, 0.5, 600),
+    ("attempt_timeout_s", "FEDERATION_ATTEMPT_TIMEOUT_S", float, 0.5, 120),
+)
 
 # Setting <- environment variable, for the variables read as they are.
 _AZURE_TO_GOOGLE_ENV = {

@@ -1,0 +1,239 @@
+"""Azure Function (Python v2 model): run a BigQuery query, with no Google secret.
+
+The Function App's managed identity gets an Entra token; Google STS exchanges it through
+workload identity federation (and optionally impersonates a service account);
+``shared.google_credentials()`` hands google-cloud-bigquery the result.
+
+``GET /api/bigquery`` (function key required) runs a named query, never SQL from the request::
+
+    ?query=current_date                          SELECT CURRENT_DATE() AS date   (the default)
+    ?query=top_names&state=TX&year=2021&limit=5  the most given names for a state and a year, from
+                                                 bigquery-public-data.usa_names, as query parameters
+
+and answers ``{"query", "parameters", "rows", "total_rows", "job": {...}}``. Errors follow
+``shared.http`` (400 names the parameter, 403 says what to grant, 503 has ``Retry-After``).
+
+Settings (application settings): the federation's (``GCP_WORKLOAD_IDENTITY_PROVIDER``,
+``AZURE_TOKEN_AUDIENCE``, ``GCP_SERVICE_ACCOUNT``; see ``shared.settings``) and::
+
+    BIGQUERY_PROJECT                 the project jobs run in (and are billed to)
+    BIGQUERY_LOCATION                default US, where usa_names lives
+    BIGQUERY_MAXIMUM_BYTES_BILLED    default 1000000000: a query that would scan more fails
+    BIGQUERY_TIMEOUT_S               default 20: retries and waiting, all told
+    BIGQUERY_API_ENDPOINT            optional: a Private Service Connect endpoint
+
+Run locally: ``func start`` (Azure Functions Core Tools) in this folder.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+from shared.errors import SettingsError
+from shared.http import BadParameter, QueryParams, Reply, error_reply, ok
+from shared.logs import log_request, use_azure_functions_logging
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+# The 50 states and DC, as usa_names spells them.
+STATES = frozenset(
+    {
+        "AK", "AL", "AR", "AZ", "CA", "CO", "CT", "DC", "DE", "FL", "GA", "HI", "IA", "ID", "IL", "IN", "KS",
+        "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT", "NC", "ND", "NE", "NH", "NJ", "NM", "NV",
+        "NY", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VA", "VT", "WA", "WI", "WV", "WY",
+    }
+)  # fmt: skip
+FIRST_YEAR = 1910
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A BigQuery query parameter and how to read it, validated, from the request."""
+
+    name: str
+    type: str  # BigQuery's: STRING, INT64, ...
+    read: Callable[[QueryParams], Any]
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    """A query callers may run by name: fixed SQL, typed parameters, a cap on rows returned."""
+
+    sql: str
+    parameters: tuple[Parameter, ...] = ()
+    options: tuple[str, ...] = ()  # request parameters that are not query parameters
+
+    def accepts(self) -> set[str]:
+        return {"query", *self.options, *(p.name for p in self.parameters)}
+
+
+def _state(params: QueryParams) -> str:
+    state = params.text(
+        "state", pattern="[A-Za-z]{2}", max_length=2, rule="a two-letter US state code such as TX"
+    )
+    if state is None or state.upper() not in STATES:
+        raise BadParameter("state", "a two-letter US state code such as TX (required)")
+    return state.upper()
+
+
+def _year(params: QueryParams) -> int:
+    return params.integer("year", default=2021, low=FIRST_YEAR, high=datetime.date.today().year)
+
+
+QUERIES = {
+    "current_date": NamedQuery("SELECT CURRENT_DATE() AS date"),
+    "top_names": NamedQuery(
+        "SELECT name, SUM(number) AS total FROM `bigquery-public-data.usa_names.usa_1910_current` "
+        "WHERE state = @state AND year = @year GROUP BY name ORDER BY total DESC, name LIMIT 100",
+        (Parameter("state", "STRING", _state), Parameter("year", "INT64", _year)),
+        options=("limit",),
+    ),
+}
+ALL_PARAMETERS = sorted(set().union(*(query.accepts() for query in QUERIES.values())))
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+log = logging.getLogger("azure_function")
+use_azure_functions_logging(log)
+
+_lock = threading.Lock()
+_client: bigquery.Client | None = None
+
+
+@app.route(route="bigquery", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+    """The HTTP entrypoint: run the named query and return its rows as JSON."""
+    started = time.perf_counter()
+    request_id = context.invocation_id
+    try:
+        reply = ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS)))
+    except Exception as exc:  # every failure becomes the contract's JSON error
+        reply = error_reply(exc, request_id=request_id)
+        if reply.error_code == "internal":
+            log.exception(
+                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
+            )
+    log_request(
+        log,
+        method=req.method,
+        path=urlsplit(req.url).path,
+        status=reply.status,
+        latency_s=time.perf_counter() - started,
+        request_id=request_id,
+        error=reply.error,
+    )
+    return _response(reply, request_id)
+
+
+def run_named_query(params: QueryParams) -> dict[str, Any]:
+    """Validate the request's parameters for the named query, run it, and shape the result."""
+    from google.cloud import bigquery
+
+    name = params.choice("query", QUERIES, default="current_date") or "current_date"
+    query = QUERIES[name]
+    for given in params.given - query.accepts():
+        raise BadParameter(
+            given, f"does not apply to query={name}; it takes {', '.join(sorted(query.accepts()))}"
+        )
+    values = {parameter.name: parameter.read(params) for parameter in query.parameters}
+    limit = params.integer("limit", default=10, low=1, high=100)
+    config = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ScalarQueryParameter(p.name, p.type, values[p.name]) for p in query.parameters
+        ]
+    )
+    client = bigquery_client()
+    timeout = _timeout_s()
+    rows = client.query_and_wait(
+        query.sql,
+        job_config=config,
+        max_results=limit,
+        api_timeout=min(10.0, timeout),
+        wait_timeout=timeout,
+        retry=bigquery.DEFAULT_RETRY.with_deadline(timeout).with_delay(initial=0.25, maximum=2.0),
+        job_retry=None,  # type: ignore[arg-type]  # a failed read-only query is reported, not restarted behind the caller's back
+    )
+    return {
+        "query": name,
+        "parameters": values,
+        "rows": [dict(row.items()) for row in rows],
+        "total_rows": rows.total_rows,
+        "job": {
+            "project": rows.project or client.project,
+            "location": rows.location,
+            "job_id": rows.job_id,
+            "bytes_processed": rows.total_bytes_processed,
+        },
+    }
+
+
+def bigquery_client() -> bigquery.Client:
+    """The instance's BigQuery client, built on first use and shared by every invocation."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = _new_bigquery_client()
+        return _client
+
+
+def _new_bigquery_client() -> bigquery.Client:
+    from google.cloud import bigquery
+
+    from shared.azure_to_google import google_credentials
+    from shared.settings import AzureToGoogleSettings
+
+    project = os.environ.get("BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
+    endpoint = os.environ.get("BIGQUERY_API_ENDPOINT", "")
+    max_bytes = os.environ.get("BIGQUERY_MAXIMUM_BYTES_BILLED", "1000000000")
+    problems = []
+    if not project:
+        problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
+    if endpoint and (urlsplit(endpoint).scheme != "https" or not urlsplit(endpoint).hostname):
+        problems.append(("BIGQUERY_API_ENDPOINT", f"an https URL; got {endpoint!r}"))
+    if not max_bytes.isdigit() or int(max_bytes) < 1:
+        problems.append(
+            ("BIGQUERY_MAXIMUM_BYTES_BILLED", f"a positive whole number of bytes; got {max_bytes!r}")
+        )
+    try:
+        settings = AzureToGoogleSettings.from_env()
+    except SettingsError as exc:
+        problems += exc.problems
+    if problems:
+        raise SettingsError(problems)
+    return bigquery.Client(
+        project=project,
+        credentials=google_credentials(settings),
+        location=os.environ.get("BIGQUERY_LOCATION") or "US",
+        client_options={"api_endpoint": endpoint} if endpoint else None,
+        default_query_job_config=bigquery.QueryJobConfig(
+            maximum_bytes_billed=int(max_bytes), labels={"caller": "azure-function"}
+        ),
+    )
+
+
+def _timeout_s() -> float:
+    raw = os.environ.get("BIGQUERY_TIMEOUT_S", "20")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value <= 600:
+        raise SettingsError([("BIGQUERY_TIMEOUT_S", f"seconds, from 1 to 600; got {raw!r}")])
+    return value
+
+
+def _response(reply: Reply, request_id: str) -> func.HttpResponse:
+    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
+    return func.HttpResponse(
+        reply.json(), status_code=reply.status, headers=headers, mimetype="application/json"
+    )

@@ -1,0 +1,195 @@
+"""Cloud Function (gen2) / Cloud Run: list the blobs of an Azure Storage container, with no secret.
+
+The function's Google service account proves itself to Microsoft Entra ID with a Google ID
+token (no Azure secret anywhere); ``shared.GoogleFederatedCredential`` turns that into the
+Azure token ``BlobServiceClient`` uses.
+
+``GET /?container=&prefix=&max_results=&page_token=`` answers::
+
+    {"account": "...", "container": "reports", "prefix": "2026/",
+     "blobs": [{"name", "size", "last_modified", "content_type"}], "next_page_token": "..." | null}
+
+Errors follow ``shared.http`` (400 names the parameter, 403 says what to grant, 503 has
+``Retry-After``). Settings (environment)::
+
+    AZURE_STORAGE_ACCOUNT_URL   https://<account>.blob.core.windows.net
+    AZURE_STORAGE_CONTAINER     the container listed when the request names none
+    AZURE_TENANT_ID, AZURE_CLIENT_ID   the app registration whose federated credential trusts
+                                this function's service account (see shared.settings)
+
+Run locally: ``functions-framework --target=list_blobs --source=gcp_function/main.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import flask
+import functions_framework
+
+from shared.errors import SettingsError
+from shared.http import BadParameter, QueryParams, Reply, error_reply, method_not_allowed, ok
+from shared.logs import log_request, trace_fields, use_cloud_logging
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobServiceClient
+
+# Azure's container naming rules: 3-63 of [a-z0-9-], starting and ending with a letter or
+# digit, no two hyphens in a row; or one of the special containers.
+CONTAINER_NAME = r"(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*|\$root|\$web|\$logs"
+MAX_RESULTS = 1000  # per page; Azure allows 5,000, a function's response should stay small
+DEFAULT_RESULTS = 100
+PARAMETERS = ("container", "prefix", "max_results", "page_token")
+
+use_cloud_logging()
+log = logging.getLogger("gcp_function")
+
+_lock = threading.Lock()
+_service: BlobServiceClient | None = None
+
+
+@functions_framework.http
+def list_blobs(request: flask.Request) -> flask.Response:
+    """The HTTP entrypoint: one page of the container's blobs as JSON."""
+    started = time.perf_counter()
+    request_id = request.headers.get("Function-Execution-Id") or uuid.uuid4().hex
+    reply = _reply(request, request_id)
+    log_request(
+        log,
+        method=request.method,
+        path=request.path,
+        status=reply.status,
+        latency_s=time.perf_counter() - started,
+        request_id=request_id,
+        error=reply.error,
+        extra=trace_fields(request.headers.get("traceparent"), request.headers.get("X-Cloud-Trace-Context")),
+    )
+    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
+    return flask.Response(reply.json(), reply.status, headers, mimetype="application/json")
+
+
+def _reply(request: flask.Request, request_id: str) -> Reply:
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(request.method, ["GET"], request_id=request_id)
+    try:
+        params = QueryParams(request.args.to_dict(flat=False), PARAMETERS)
+        return ok(list_page(params))
+    except Exception as exc:  # every failure becomes the contract's JSON error
+        reply = error_reply(exc, request_id=request_id)
+        if reply.error_code == "internal":
+            log.exception(
+                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
+            )
+        return reply
+
+
+def list_page(params: QueryParams) -> dict[str, Any]:
+    """Read the request's parameters and list one page of blobs."""
+    container = params.text(
+        "container",
+        default=os.environ.get("AZURE_STORAGE_CONTAINER"),
+        pattern=CONTAINER_NAME,
+        max_length=63,
+        rule="a container name: 3-63 lowercase letters, digits and single hyphens, starting and ending "
+        "with a letter or digit",
+    )
+    prefix = params.text("prefix", default="", max_length=1024) or ""
+    max_results = params.integer("max_results", default=DEFAULT_RESULTS, low=1, high=MAX_RESULTS)
+    token = params.text("page_token", max_length=4096)
+    if not container:
+        raise SettingsError(
+            [("AZURE_STORAGE_CONTAINER", "the container to list when the request names none")]
+        )
+    marker = _marker(token, container, prefix) if token else None
+
+    service = blob_service()
+    pages: Any = (  # azure-core's page iterator, with continuation_token
+        service.get_container_client(container)
+        .list_blobs(name_starts_with=prefix or None, results_per_page=max_results)
+        .by_page(continuation_token=marker)
+    )
+    blobs = [
+        {
+            "name": blob.name,
+            "size": blob.size,
+            "last_modified": blob.last_modified.isoformat() if blob.last_modified else None,
+            "content_type": blob.content_settings.content_type,
+        }
+        for blob in next(pages)
+    ]
+    next_marker = pages.continuation_token
+    return {
+        "account": service.url.rstrip("/"),
+        "container": container,
+        "prefix": prefix,
+        "blobs": blobs,
+        "next_page_token": _page_token(container, prefix, next_marker) if next_marker else None,
+    }
+
+
+def blob_service() -> BlobServiceClient:
+    """The instance's ``BlobServiceClient``, built on first use and shared by every request."""
+    global _service
+    with _lock:
+        if _service is None:
+            _service = _new_blob_service()
+        return _service
+
+
+def _new_blob_service() -> BlobServiceClient:
+    from azure.storage.blob import BlobServiceClient, LinearRetry
+
+    from shared.google_to_azure import GoogleFederatedCredential
+    from shared.settings import GoogleToAzureSettings
+
+    account_url = os.environ.get("AZURE_STORAGE_ACCOUNT_URL", "")
+    problems = []
+    parts = urlsplit(account_url)
+    if parts.scheme != "https" or not parts.hostname:
+        problems.append(
+            (
+                "AZURE_STORAGE_ACCOUNT_URL",
+                f"the account's blob endpoint, https://<account>.blob.core.windows.net; got {account_url!r}",
+            )
+        )
+    try:
+        settings = GoogleToAzureSettings.from_env()
+    except SettingsError as exc:
+        problems += exc.problems
+    if problems:
+        raise SettingsError(problems)
+    return BlobServiceClient(
+        account_url,
+        credential=GoogleFederatedCredential(settings),
+        # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
+        retry_policy=LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
+        connection_timeout=5,
+        read_timeout=20,
+    )
+
+
+def _page_token(container: str, prefix: str, marker: str) -> str:
+    """An opaque continuation token, bound to the container and prefix it continues."""
+    data = json.dumps({"c": container, "p": prefix, "m": marker}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _marker(token: str, container: str, prefix: str) -> str:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        marker = data["m"]
+        same_listing = data["c"] == container and data["p"] == prefix
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise BadParameter("page_token", "not a next_page_token this function returned") from None
+    if not same_listing or not isinstance(marker, str):
+        raise BadParameter("page_token", "continues another listing: send the same container and prefix")
+    return marker
