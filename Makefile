@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck pytest demo lab clean
+.PHONY: help setup test lint typecheck pytest demo lab package lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -36,21 +36,28 @@ lint: setup  ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: setup  ## mypy --strict
-	$(BIN)/mypy lab shared
+	$(BIN)/mypy lab shared gcp_function azure_function tools
 
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest  ## every check and every test
 
-demo: setup  ## the federation, offline, end to end
-	$(BIN)/python -m lab.walkthrough
+demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
+	$(BIN)/python -m lab.demo
 
 lab: setup  ## run the lab in the foreground (prints the environment to export)
 	$(BIN)/python -m lab
 
-lock:  ## re-pin requirements-dev.lock from pyproject.toml
+package: setup  ## build/gcp_function and build/azure_function: deployable, shared/ vendored
+	$(BIN)/python -m tools.package
+
+FUNCTION_LOCK = $(UV) pip compile --quiet --no-header --no-annotate -c requirements-dev.lock pyproject.toml
+
+lock: | $(UV)  ## re-pin requirements-dev.lock and both functions' requirements.txt from pyproject.toml
 	$(UV) pip compile --quiet --extra dev pyproject.toml -o requirements-dev.lock
+	$(FUNCTION_LOCK) --extra gcp-function | cat tools/requirements-header.txt - | sed 's/{function}/gcp_function/; s/{extra}/gcp-function/' > gcp_function/requirements.txt
+	$(FUNCTION_LOCK) --extra azure-function | cat tools/requirements-header.txt - | sed 's/{function}/azure_function/; s/{extra}/azure-function/' > azure_function/requirements.txt
 
 clean:  ## remove the venv, node_modules and build output
 	rm -rf $(VENV) node_modules build .mypy_cache .ruff_cache
