@@ -160,7 +160,10 @@ def make_handler(routes: list[Route], key: str, app_dir: Path) -> type[BaseHTTPR
             except Exception:
                 log.exception("function %s raised", route.name)
                 return self._send(500, b"", {})
-            self._send(response.status_code, response.get_body(), dict(response.headers))
+            headers = dict(response.headers)
+            if not any(name.lower() == "content-type" for name in headers):
+                headers["Content-Type"] = f"{response.mimetype}; charset={response.charset}"
+            self._send(response.status_code, response.get_body(), headers)
 
         def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
@@ -185,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     if not key:
         parser.error("set LOCAL_FUNCTION_KEY: the key FUNCTION-level triggers require")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Run as a script, this file's folder (lab/) leads sys.path: keep it from shadowing the app's modules.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
     app_dir = args.app_dir.resolve()
     routes = load_routes(app_dir)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(routes, key, app_dir))

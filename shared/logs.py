@@ -127,7 +127,7 @@ def log_request(
         **({"error": dict(error)} if error else {}),
         **(extra or {}),
     }
-    logger.log(level, "%s %s -> %d", method, path, status, extra={"json_fields": fields})
+    logger.log(level, "%s %s -> %d", method, path, status, extra={"json_fields": fields}, stacklevel=2)
 
 
 def _redacted(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 
 import pytest
 
+from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from lab.runtime import Lab
 from tests.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
 
@@ -100,3 +102,36 @@ def healthy_lab() -> Iterator[None]:
     refused = refused_hosts()
     forget_refused()
     assert not refused, f"something tried to leave loopback during this test: {sorted(set(refused))}"
+
+
+# -- the functions, served over HTTP (e2e) ----------------------------------------------------
+
+# Short retry budgets, so an outage becomes a 503 within seconds; the policy's shape is production's.
+FAST_FUNCTION_RETRIES = {
+    "FEDERATION_RETRY_DEADLINE_S": "2",
+    "FEDERATION_ATTEMPT_TIMEOUT_S": "1",
+    "BIGQUERY_TIMEOUT_S": "3",
+}
+
+
+@pytest.fixture(scope="session")
+def function_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@pytest.fixture(scope="session")
+def cloud_function(lab: Lab) -> Iterator[FunctionProcess]:
+    """The Cloud Function under functions-framework, one instance for the session."""
+    env = process_env(lab, cloud_function_settings(lab), **FAST_FUNCTION_RETRIES)
+    with FunctionProcess.cloud_function(env) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def function_app(lab: Lab, function_key: str) -> Iterator[FunctionProcess]:
+    """The Function App under the local Functions host, one instance for the session."""
+    env = process_env(
+        lab, function_app_settings(lab), LOCAL_FUNCTION_KEY=function_key, **FAST_FUNCTION_RETRIES
+    )
+    with FunctionProcess.function_app(env) as process:
+        yield process
