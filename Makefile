@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck pytest demo lab package lock clean
+.PHONY: help setup test lint typecheck pytest demo lab package import-times lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -51,6 +51,9 @@ lab: setup  ## run the lab in the foreground (prints the environment to export)
 
 package: setup  ## build/gcp_function and build/azure_function: deployable, shared/ vendored
 	$(BIN)/python -m tools.package
+
+import-times: setup  ## what importing each entrypoint costs at cold start (docs/COLD_START.md)
+	$(BIN)/python -m tools.import_times
 
 FUNCTION_LOCK = $(UV) pip compile --quiet --no-header --no-annotate -c requirements-dev.lock pyproject.toml
 
