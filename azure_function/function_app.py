@@ -190,7 +190,7 @@ def _new_bigquery_client() -> bigquery.Client:
     from google.cloud import bigquery
 
     from shared.azure_to_google import google_credentials
-    from shared.settings import AzureToGoogleSettings
+    from shared.settings import AzureToGoogleSettings, https_url_problems, read_with
 
     project = os.environ.get("BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
     endpoint = os.environ.get("BIGQUERY_API_ENDPOINT", "")
@@ -198,18 +198,13 @@ def _new_bigquery_client() -> bigquery.Client:
     problems = []
     if not project:
         problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
-    if endpoint and (urlsplit(endpoint).scheme != "https" or not urlsplit(endpoint).hostname):
-        problems.append(("BIGQUERY_API_ENDPOINT", f"an https URL; got {endpoint!r}"))
+    if endpoint:
+        problems += https_url_problems("BIGQUERY_API_ENDPOINT", endpoint)
     if not max_bytes.isdigit() or int(max_bytes) < 1:
         problems.append(
             ("BIGQUERY_MAXIMUM_BYTES_BILLED", f"a positive whole number of bytes; got {max_bytes!r}")
         )
-    try:
-        settings = AzureToGoogleSettings.from_env()
-    except SettingsError as exc:
-        problems += exc.problems
-    if problems:
-        raise SettingsError(problems)
+    settings = read_with(problems, AzureToGoogleSettings.from_env)
     return bigquery.Client(
         project=project,
         credentials=google_credentials(settings),

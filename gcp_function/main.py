@@ -31,7 +31,6 @@ import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import flask
 import functions_framework
@@ -149,24 +148,15 @@ def _new_blob_service() -> BlobServiceClient:
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from shared.google_to_azure import GoogleFederatedCredential
-    from shared.settings import GoogleToAzureSettings
+    from shared.settings import GoogleToAzureSettings, https_url_problems, read_with
 
     account_url = os.environ.get("AZURE_STORAGE_ACCOUNT_URL", "")
-    problems = []
-    parts = urlsplit(account_url)
-    if parts.scheme != "https" or not parts.hostname:
-        problems.append(
-            (
-                "AZURE_STORAGE_ACCOUNT_URL",
-                f"the account's blob endpoint, https://<account>.blob.core.windows.net; got {account_url!r}",
-            )
-        )
-    try:
-        settings = GoogleToAzureSettings.from_env()
-    except SettingsError as exc:
-        problems += exc.problems
-    if problems:
-        raise SettingsError(problems)
+    problems = https_url_problems(
+        "AZURE_STORAGE_ACCOUNT_URL",
+        account_url,
+        expected="the account's blob endpoint, https://<account>.blob.core.windows.net",
+    )
+    settings = read_with(problems, GoogleToAzureSettings.from_env)
     return BlobServiceClient(
         account_url,
         credential=GoogleFederatedCredential(settings),

@@ -12,6 +12,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
+from lab import processes
 from lab.topology import StorageContainer
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -122,14 +123,7 @@ class Azurite:
         client.close()
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout=5)
+        processes.stop(self._process)
 
 
 class _StaticToken:

@@ -9,7 +9,6 @@ one deliberate misconfiguration and the error a caller gets. Everything it start
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import sys
 import time
@@ -86,13 +85,9 @@ def show_misconfiguration(lab: Lab, function: FunctionProcess) -> None:
     print("   e-mail, where Entra compares the numeric unique ID (the mistake most write-ups make).")
     account = lab.topology.service_account(lab.topology.runtime.metadata_service_account)
     assert account is not None
-    applications = []
-    for app in lab.topology_now().applications:
-        if any(fic.subject == account.unique_id for fic in app.federated_identity_credentials):
-            fic = dataclasses.replace(app.federated_identity_credentials[0], subject=account.email)
-            app = dataclasses.replace(app, federated_identity_credentials=(fic,))
-        applications.append(app)
-    previous = lab.break_topology(applications=applications)
+    previous = lab.edit_federated_credential(
+        cloud_function_settings(lab)["AZURE_CLIENT_ID"], subject=account.email
+    )
     try:
         lab.controls.reset_counts()
         response = requests.get(function.url, timeout=TIMEOUT_S)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from lab import processes
 from lab.runtime import Lab
 from lab.topology import Topology
 
@@ -157,14 +158,7 @@ class FunctionProcess:
             self._output.append(line)
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        processes.stop(self._process)
 
     def __enter__(self) -> FunctionProcess:
         return self.start().wait_ready()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import ssl
 import tempfile
@@ -86,6 +87,16 @@ class Lab:
         previous = self.topology_now()
         self.set_topology(previous.evolve(**changes))
         return previous
+
+    def edit_federated_credential(self, client_id: str, **changes: Any) -> Topology:
+        """Change the first federated identity credential of app ``client_id``; returns the previous topology."""
+        applications = []
+        for app in self.topology_now().applications:
+            if app.client_id == client_id:
+                fic = dataclasses.replace(app.federated_identity_credentials[0], **changes)
+                app = dataclasses.replace(app, federated_identity_credentials=(fic,))
+            applications.append(app)
+        return self.break_topology(applications=applications)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Lab:

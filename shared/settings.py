@@ -30,9 +30,9 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from shared.errors import SettingsError
@@ -52,6 +52,7 @@ AUTHORITY_HOSTS = {
     "azurechinacloud": "https://login.chinacloudapi.cn",
 }
 
+T = TypeVar("T")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _TENANT_DOMAIN = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PROVIDER = re.compile(
@@ -374,6 +375,28 @@ class GoogleToAzureSettings:
         return dataclasses.replace(self, authority_host=normalize_authority(self.authority_host))
 
 
+def https_url_problems(variable: str, value: str, *, expected: str = "an https URL") -> list[tuple[str, str]]:
+    """``[(variable, what is wrong)]`` unless ``value`` is an https URL with a host."""
+    parts = urlsplit(value or "")
+    if parts.scheme == "https" and parts.hostname:
+        return []
+    return [(variable, f"{expected}; got {value!r}")]
+
+
+def read_with(problems: list[tuple[str, str]], read: Callable[[], T]) -> T:
+    """``read()`` (a ``from_env``), raising one :class:`SettingsError` with its problems and ``problems``.
+
+    For a function's own settings next to the federation's: the operator sees every problem at once.
+    """
+    try:
+        settings = read()
+    except SettingsError as exc:
+        problems = problems + exc.problems
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
 def normalize_authority(value: str) -> str:
     """``AzureUSGovernment``, ``login.microsoftonline.us`` or a URL -> ``https://host[:port]``."""
     named = AUTHORITY_HOSTS.get(value.strip().lower())
@@ -480,8 +503,8 @@ def _common_problems(
             ("GOOGLE_CLOUD_UNIVERSE_DOMAIN", f"a domain such as googleapis.com; got {universe!r}")
         )
     for name, url in (("GOOGLE_STS_TOKEN_URL", sts_url), ("GOOGLE_IAM_CREDENTIALS_URL", iam_url)):
-        if url and (urlsplit(url).scheme != "https" or not urlsplit(url).hostname):
-            problems.append((name, f"an https URL; got {url!r}"))
+        if url:
+            problems += https_url_problems(name, url)
     return problems
 
 

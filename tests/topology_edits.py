@@ -6,18 +6,12 @@ import dataclasses
 from typing import Any
 
 from lab.runtime import Lab
-from lab.topology import Application, IamBinding, WorkloadIdentityPoolProvider
+from lab.topology import IamBinding, WorkloadIdentityPoolProvider
 from tests.federation import BLOB_READER_APP
 
 
 def replace_blob_reader_fic(lab: Lab, **changes: Any) -> None:
-    apps: list[Application] = []
-    for app in lab.topology_now().applications:
-        if app.client_id == BLOB_READER_APP:
-            fic = dataclasses.replace(app.federated_identity_credentials[0], **changes)
-            app = dataclasses.replace(app, federated_identity_credentials=(fic,))
-        apps.append(app)
-    lab.break_topology(applications=apps)
+    lab.edit_federated_credential(BLOB_READER_APP, **changes)
 
 
 def replace_provider(lab: Lab, **changes: Any) -> None:
