@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck pytest demo lab package import-times lock clean
+.PHONY: help setup test lint typecheck infra-check pytest demo lab package import-times lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -20,6 +20,8 @@ $(BIN)/python:
 
 $(UV): | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+CHECKOV_VENV := .venv-checkov
 
 $(VENV)/.installed: requirements-dev.lock | $(UV)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements-dev.lock
@@ -31,6 +33,12 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed  ## install the venv and Azurite (idempotent)
 
+# checkov and python-hcl2 both install a module named hcl2: checkov gets a venv of its own.
+$(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(BIN)/python $(CHECKOV_VENV)
+	VIRTUAL_ENV=$(CHECKOV_VENV) $(UV) pip install --quiet -r tools/requirements-checkov.txt
+	touch $@
+
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -41,7 +49,11 @@ typecheck: setup  ## mypy --strict
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest  ## every check and every test
+infra-check: $(CHECKOV_VENV)/.installed  ## terraform fmt and checkov over infra/ (offline)
+	terraform fmt -check -recursive infra
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --skip-download --compact --quiet
+
+test: lint typecheck infra-check pytest  ## every check and every test
 
 demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
 	$(BIN)/python -m lab.demo
@@ -59,8 +71,9 @@ FUNCTION_LOCK = $(UV) pip compile --quiet --no-header --no-annotate -c requireme
 
 lock: | $(UV)  ## re-pin requirements-dev.lock and both functions' requirements.txt from pyproject.toml
 	$(UV) pip compile --quiet --extra dev pyproject.toml -o requirements-dev.lock
+	$(UV) pip compile --quiet --no-header --python-version 3.11 tools/requirements-checkov.in | cat tools/requirements-checkov.header - > tools/requirements-checkov.txt
 	$(FUNCTION_LOCK) --extra gcp-function | cat tools/requirements-header.txt - | sed 's/{function}/gcp_function/; s/{extra}/gcp-function/' > gcp_function/requirements.txt
 	$(FUNCTION_LOCK) --extra azure-function | cat tools/requirements-header.txt - | sed 's/{function}/azure_function/; s/{extra}/azure-function/' > azure_function/requirements.txt
 
 clean:  ## remove the venv, node_modules and build output
-	rm -rf $(VENV) node_modules build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules build .mypy_cache .ruff_cache

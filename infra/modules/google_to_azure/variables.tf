@@ -1,0 +1,25 @@
+variable "display_name" {
+  type        = string
+  description = "Display name of the app registration the Cloud Function signs in as."
+}
+
+variable "service_account_unique_id" {
+  type        = string
+  description = "The Google service account's numeric unique ID (the ID token's sub). Not its e-mail: Entra would answer AADSTS70021."
+
+  validation {
+    condition     = can(regex("^[0-9]{21}$", var.service_account_unique_id))
+    error_message = "service_account_unique_id must be the 21-digit unique ID (google_service_account.unique_id), not the e-mail."
+  }
+}
+
+variable "storage_container_scope" {
+  type        = string
+  description = "Resource Manager ID of the container the app may read: the narrowest scope that works."
+}
+
+variable "storage_role_definition_name" {
+  type        = string
+  description = "Data-plane role on the container; read-only by default."
+  default     = "Storage Blob Data Reader"
+}

@@ -1,0 +1,246 @@
+# -- Google Cloud ------------------------------------------------------------------------------
+
+variable "gcp_project_id" {
+  type        = string
+  description = "The Google Cloud project that holds the pool, the service accounts, BigQuery jobs and the Cloud Function (its ID, not its number: the number is looked up)."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.gcp_project_id))
+    error_message = "gcp_project_id must be a project ID: 6-30 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "gcp_region" {
+  type        = string
+  description = "Region of the Cloud Function and its source bucket."
+  default     = "europe-west1"
+}
+
+variable "workload_identity_pool_id" {
+  type        = string
+  description = "Base ID of the workload identity pool. A random suffix is added (see pool_id_random_suffix): deleted pools stay reserved for 30 days."
+  default     = "azure-federation"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,25}[a-z0-9]$", var.workload_identity_pool_id)) && !startswith(var.workload_identity_pool_id, "gcp-")
+    error_message = "workload_identity_pool_id: 4-27 characters of [a-z0-9-] (room for a 5-character suffix within 32), not starting with gcp-."
+  }
+}
+
+variable "pool_id_random_suffix" {
+  type        = bool
+  description = "Append -xxxx to the pool ID, so a destroy and re-create does not collide with the soft-deleted pool. Set false to manage an existing pool (terraform import)."
+  default     = true
+}
+
+variable "workload_identity_pool_provider_id" {
+  type        = string
+  description = "ID of the OIDC provider that trusts Microsoft Entra ID."
+  default     = "entra-id"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}[a-z0-9]$", var.workload_identity_pool_provider_id))
+    error_message = "workload_identity_pool_provider_id: 4-32 characters of [a-z0-9-], starting with a letter."
+  }
+}
+
+variable "bigquery_service_account_id" {
+  type        = string
+  description = "Account ID of the service account the Azure Function impersonates to query BigQuery."
+  default     = "bq-reader"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.bigquery_service_account_id))
+    error_message = "bigquery_service_account_id: 6-30 characters of [a-z0-9-], starting with a letter."
+  }
+}
+
+variable "impersonate_service_account" {
+  type        = bool
+  description = "true: the Azure Function impersonates the BigQuery service account. false: direct resource access, the BigQuery roles go to the federated principal itself (one hop fewer)."
+  default     = true
+}
+
+variable "bigquery_dataset_id" {
+  type        = string
+  description = "A dataset this stack creates for your own tables; the function's identity may read it."
+  default     = "federation_demo"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_dataset_id))
+    error_message = "bigquery_dataset_id: letters, digits and underscores."
+  }
+}
+
+variable "bigquery_location" {
+  type        = string
+  description = "Location of the dataset and of the Azure Function's query jobs (bigquery-public-data.usa_names is in US)."
+  default     = "US"
+}
+
+variable "cloud_function_name" {
+  type        = string
+  description = "Name of the Cloud Function (gen2) that lists Azure blobs."
+  default     = "list-azure-blobs"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,61}[a-z0-9]$", var.cloud_function_name))
+    error_message = "cloud_function_name: lowercase letters, digits and hyphens, up to 63 characters."
+  }
+}
+
+variable "cloud_function_service_account_id" {
+  type        = string
+  description = "Account ID of the Cloud Function's runtime service account. Its numeric unique ID becomes the subject of the Azure federated credential."
+  default     = "blob-reader-fn"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.cloud_function_service_account_id))
+    error_message = "cloud_function_service_account_id: 6-30 characters of [a-z0-9-], starting with a letter."
+  }
+}
+
+variable "cloud_function_source_dir" {
+  type        = string
+  description = "The Cloud Function bundle built by `make package`, relative to infra/."
+  default     = "../build/gcp_function"
+}
+
+variable "cloud_function_ingress" {
+  type        = string
+  description = "Who can reach the Cloud Function's URL. Every caller must also be an authorized invoker (no unauthenticated access)."
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.cloud_function_ingress)
+    error_message = "cloud_function_ingress: ALLOW_ALL (authenticated callers anywhere), ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "cloud_function_invokers" {
+  type        = list(string)
+  description = "IAM members allowed to call the Cloud Function (roles/run.invoker), e.g. user:you@example.com or serviceAccount:caller@p.iam.gserviceaccount.com. Never public."
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.cloud_function_invokers : !contains(["allUsers", "allAuthenticatedUsers"], m)])
+    error_message = "cloud_function_invokers must not contain allUsers or allAuthenticatedUsers: the function is for authenticated callers only."
+  }
+}
+
+# -- Microsoft Azure ---------------------------------------------------------------------------
+
+variable "azure_tenant_id" {
+  type        = string
+  description = "The Microsoft Entra tenant (directory) ID."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_tenant_id))
+    error_message = "azure_tenant_id must be the tenant's GUID (lowercase)."
+  }
+}
+
+variable "azure_subscription_id" {
+  type        = string
+  description = "The Azure subscription for the resource group, the storage accounts and the Function App."
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_subscription_id))
+    error_message = "azure_subscription_id must be a subscription GUID (lowercase)."
+  }
+}
+
+variable "azure_location" {
+  type        = string
+  description = "Azure region of the resource group and everything in it."
+  default     = "westeurope"
+}
+
+variable "resource_group_name" {
+  type        = string
+  description = "Resource group created for the storage accounts and the Function App."
+  default     = "rg-federation"
+}
+
+variable "azure_token_version" {
+  type        = number
+  description = "Access token version the audience app issues (requested_access_token_version). 1: iss https://sts.windows.net/<tenant>/, aud api://<client-id>. 2: iss https://login.microsoftonline.com/<tenant>/v2.0, aud <client-id>. The pool provider follows."
+  default     = 1
+
+  validation {
+    condition     = contains([1, 2], var.azure_token_version)
+    error_message = "azure_token_version must be 1 or 2."
+  }
+}
+
+variable "audience_app_display_name" {
+  type        = string
+  description = "Display name of the Entra app whose identifier URI is the audience of the Azure tokens Google STS accepts."
+  default     = "gcp-federation-audience"
+}
+
+variable "blob_reader_app_display_name" {
+  type        = string
+  description = "Display name of the Entra app the Cloud Function signs in as (through its federated credential)."
+  default     = "gcp-blob-reader"
+}
+
+variable "storage_account_name" {
+  type        = string
+  description = "The storage account whose container the Cloud Function lists (globally unique)."
+
+  validation {
+    condition     = can(regex("^[a-z0-9]{3,24}$", var.storage_account_name))
+    error_message = "storage_account_name: 3-24 lowercase letters and digits."
+  }
+}
+
+variable "storage_container_name" {
+  type        = string
+  description = "The container the Cloud Function lists; its service principal gets Storage Blob Data Reader on this container only."
+  default     = "reports"
+
+  validation {
+    condition     = can(regex("^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$", var.storage_container_name))
+    error_message = "storage_container_name: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "function_app_name" {
+  type        = string
+  description = "Name of the Azure Function App that queries BigQuery (globally unique: <name>.azurewebsites.net)."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$", var.function_app_name))
+    error_message = "function_app_name: 2-60 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "function_app_storage_account_name" {
+  type        = string
+  description = "The Function App's own runtime storage account (globally unique), reached with its managed identity."
+
+  validation {
+    condition     = can(regex("^[a-z0-9]{3,24}$", var.function_app_storage_account_name))
+    error_message = "function_app_storage_account_name: 3-24 lowercase letters and digits."
+  }
+}
+
+variable "function_app_plan_sku" {
+  type        = string
+  description = "App Service plan SKU of the Function App: Y1 (Consumption) or an Elastic Premium EP1-EP3."
+  default     = "Y1"
+
+  validation {
+    condition     = contains(["Y1", "EP1", "EP2", "EP3"], var.function_app_plan_sku)
+    error_message = "function_app_plan_sku: Y1, EP1, EP2 or EP3."
+  }
+}
+
+# -- Both --------------------------------------------------------------------------------------
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels (Google) and tags (Azure) put on every resource that takes them."
+  default     = {}
+}
