@@ -238,3 +238,11 @@ def test_function_app_is_https_only_with_a_managed_identity() -> None:
         "Disabled",
     )
     assert site["application_stack"][0]["python_version"] == "3.11"
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_readme_lists_every_input_and_output(name: str) -> None:
+    module = modules()[name]
+    readme = (module.path / "README.md").read_text()
+    missing = [n for n in [*module.named("variable"), *module.named("output")] if f"| `{n}` |" not in readme]
+    assert not missing, f"{module.path.name}/README.md lacks {missing}"
