@@ -246,3 +246,13 @@ def test_readme_lists_every_input_and_output(name: str) -> None:
     readme = (module.path / "README.md").read_text()
     missing = [n for n in [*module.named("variable"), *module.named("output")] if f"| `{n}` |" not in readme]
     assert not missing, f"{module.path.name}/README.md lacks {missing}"
+
+
+def test_deploy_commands_use_only_declared_outputs() -> None:
+    docs = "\n".join(
+        path.read_text()
+        for path in (INFRA.parent / "README.md", INFRA / "README.md", INFRA.parent / "cloudbuild.yaml")
+    )
+    used = set(re.findall(r"\$\(out (\w+)\)", docs)) | set(re.findall(r"output -raw (\w+)", docs))
+    assert used, "the deploy commands take their values from Terraform outputs"
+    assert used <= set(ROOT.named("output")), f"undeclared outputs: {used - set(ROOT.named('output'))}"
