@@ -27,8 +27,9 @@ class GoogleIdTokenSupplier(Protocol):
 class MetadataIdTokens:
     """The attached service account's ID token, from the metadata server (Cloud Functions, Cloud Run, GCE).
 
-    google-auth's credentials object is built once per audience (building it asks the metadata
-    server who the account is); each call then fetches a new ID token.
+    google-auth's credentials object is built once per audience, without a request: given one,
+    it would first ask the metadata server who the account is, a round trip the identity
+    endpoint (``service-accounts/default/identity``) does not need. Each call fetches a new ID token.
     """
 
     def __init__(self) -> None:
@@ -43,7 +44,7 @@ class MetadataIdTokens:
                 credentials = self._credentials.get(audience)
                 if credentials is None:
                     credentials = compute_engine.IDTokenCredentials(
-                        request, target_audience=audience, use_metadata_identity_endpoint=True
+                        None, target_audience=audience, use_metadata_identity_endpoint=True
                     )
                     self._credentials[audience] = credentials
                 credentials.refresh(request)
