@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck infra-check pytest demo lab package import-times lock clean
+.PHONY: help setup test lint typecheck infra-check pytest demo lab package import-times bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -44,7 +44,7 @@ lint: setup  ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: setup  ## mypy --strict
-	$(BIN)/mypy lab shared gcp_function azure_function tools
+	$(BIN)/mypy lab shared gcp_function azure_function tools bench
 
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -65,7 +65,10 @@ package: setup  ## build/gcp_function and build/azure_function: deployable, shar
 	$(BIN)/python -m tools.package
 
 import-times: setup  ## what importing each entrypoint costs at cold start (docs/COLD_START.md)
-	$(BIN)/python -m tools.import_times
+	$(BIN)/python -m bench.imports
+
+bench: setup  ## this project vs the official libraries, against the lab: docs/BENCHMARKS.md, docs/benchmarks.json
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 FUNCTION_LOCK = $(UV) pip compile --quiet --no-header --no-annotate -c requirements-dev.lock pyproject.toml
 

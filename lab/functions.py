@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from lab import processes
-from lab.runtime import Lab
 from lab.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,23 @@ FUNCTION_APP_ROUTE = "/api/bigquery"
 _WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 
 
-def cloud_function_settings(lab: Lab) -> dict[str, str]:
+class RunningLab(Protocol):
+    """What the functions need of a running lab: :class:`lab.runtime.Lab`, or the benchmarks' lab process."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def blob_account_url(self) -> str: ...
+
+    def url(self, service: str) -> str: ...
+
+    def sts_audience(self, provider_index: int = 0) -> str: ...
+
+    def env(self) -> dict[str, str]: ...
+
+
+def cloud_function_settings(lab: RunningLab) -> dict[str, str]:
     """The Cloud Function's settings: the app registration that trusts its service account, the blobs."""
     topology = lab.topology
     account = topology.service_account(topology.runtime.metadata_service_account)
@@ -51,7 +67,7 @@ def cloud_function_settings(lab: Lab) -> dict[str, str]:
     }
 
 
-def function_app_settings(lab: Lab) -> dict[str, str]:
+def function_app_settings(lab: RunningLab) -> dict[str, str]:
     """The Function App's settings: the pool provider, the audience, the account it impersonates."""
     topology = lab.topology
     provider = topology.workload_identity_pool_providers[0]
@@ -169,7 +185,7 @@ class FunctionProcess:
         self.stop()
 
 
-def process_env(lab: Lab, settings: Mapping[str, str], **extra: str) -> dict[str, str]:
+def process_env(lab: RunningLab, settings: Mapping[str, str], **extra: str) -> dict[str, str]:
     """A function process's environment: a bare base, the lab's endpoints, the function's settings.
 
     ``PYTHONPATH`` points at the repository so ``shared`` imports as it will from a bundle.

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import jwt
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
+from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 from google.auth.transport.requests import Request
 from msal import TokenCache
 
@@ -82,7 +82,7 @@ class GoogleToAzureBase(Generic[Holder]):
         token = self.id_tokens.get_id_token(
             self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
         )
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims = google_jwt.decode(token, verify=False)
         self.last_assertion_claims = {
             k: claims[k] for k in ("iss", "sub", "aud", "exp", "email") if k in claims
         }

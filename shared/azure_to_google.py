@@ -19,12 +19,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from google.auth import credentials as google_credentials_base
 from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
+from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 
 from shared import azure_sources, errors
 from shared.redaction import package_logger
@@ -71,7 +71,7 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 hop="azure.token",
                 fix="check the machine's clock.",
             )
-        claims = jwt.decode(token.token, options={"verify_signature": False})
+        claims = google_jwt.decode(token.token, verify=False)
         self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
         return str(token.token)
 

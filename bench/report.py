@@ -1,0 +1,154 @@
+"""Benchmark records, the targets they are held to, and the two files ``make bench`` writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Record:
+    """One figure: ``{"benchmark", "direction", "subject", "metric", "value", "unit"}``."""
+
+    benchmark: str
+    direction: str
+    subject: str
+    metric: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    rule: str  # "== 2", "<= 5" ...
+    direction: str | None = None
+    also_below_official: bool = False
+
+    def met(self, records: Sequence[Record]) -> tuple[bool, str]:
+        ours = [r for r in records if r.metric == self.metric and r.subject == "this project"]
+        ours = [r for r in ours if self.direction is None or r.direction == self.direction]
+        if not ours:
+            return False, "not measured"
+        operator, bound = self.rule.split()
+        ok = all(_compare(r.value, operator, float(bound)) for r in ours)
+        if self.also_below_official:
+            for mine in ours:
+                official = [
+                    r.value
+                    for r in records
+                    if r.metric == self.metric
+                    and r.direction == mine.direction
+                    and r.subject in ("google-auth", "azure-identity")
+                ]
+                ok = ok and all(mine.value < value for value in official)
+        shown = ", ".join(f"{r.direction} {r.value:g}" for r in ours)
+        return ok, shown
+
+
+def _compare(value: float, operator: str, bound: float) -> bool:
+    return {"==": value == bound, "<=": value <= bound, "<": value < bound}[operator]
+
+
+TARGETS = (
+    Target("cold_round_trips", "== 2", "gcp_to_azure"),
+    Target("cold_round_trips", "== 3", "azure_to_gcp"),  # with impersonation; 2 without
+    Target("cold_concurrent_calls_per_hop", "== 1"),
+    Target("warm_token_us_median", "<= 5", also_below_official=True),
+    Target("rollover_p99_ratio", "<= 1.2"),
+    Target("throughput_overhead_pct", "<= 5"),
+    Target("import_overhead_ms", "<= 30"),
+)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` quantile (0.99 for p99) by the nearest-rank method."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def write(
+    records: Sequence[Record], out: Path, *, latency_ms: float, explanations: dict[str, str], seconds: float
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmarks.json").write_text(json.dumps([asdict(r) for r in records], indent=1) + "\n")
+    (out / "BENCHMARKS.md").write_text(
+        markdown(records, latency_ms=latency_ms, explanations=explanations, seconds=seconds)
+    )
+
+
+def markdown(
+    records: Sequence[Record], *, latency_ms: float, explanations: dict[str, str], seconds: float
+) -> str:
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in (
+            "google-auth",
+            "azure-identity",
+            "azure-core",
+            "msal",
+            "google-cloud-bigquery",
+            "azure-storage-blob",
+        )
+    )
+    lines = [
+        "# Benchmarks: this project against the official libraries",
+        "",
+        "Written by `make bench` (`python -m bench`), which runs everything against the offline lab with",
+        f"**{latency_ms:g} ms of added latency on every hop**, so round trips show. One run, one machine:",
+        "absolute times on shared machines are noise; compare ratios and counts within a table.",
+        "",
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; the run took {seconds:.0f} s",
+        f"- Machine: {platform.machine()}, {_cpus()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- Versions: {versions}",
+        "",
+        "Subjects: **this project** (`shared/`); **google-auth** (`identity_pool.Credentials` with a subject-token",
+        "supplier backed by azure-identity, as google-auth's docs show); **azure-identity** (`ClientAssertionCredential`",
+        "whose callback fetches a metadata-server ID token, as Microsoft's docs show); **naive** (a new official",
+        "credential, so a full exchange, per request).",
+        "",
+        "## Targets",
+        "",
+        "| metric | target | this project | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for target in TARGETS:
+        ok, shown = target.met(records)
+        scope = f" ({target.direction})" if target.direction else ""
+        extra = ", and below both official libraries" if target.also_below_official else ""
+        lines.append(
+            f"| `{target.metric}`{scope} | {target.rule}{extra} | {shown} | {'yes' if ok else '**no**'} |"
+        )
+    for benchmark in dict.fromkeys(r.benchmark for r in records):
+        lines += ["", f"## {benchmark}", "", explanations.get(benchmark, ""), ""]
+        rows = [r for r in records if r.benchmark == benchmark]
+        metrics = list(dict.fromkeys(r.metric for r in rows))
+        lines.append("| direction | subject | " + " | ".join(f"`{m}`" for m in metrics) + " |")
+        lines.append("| --- | --- |" + " ---: |" * len(metrics))
+        for direction, subject in dict.fromkeys((r.direction, r.subject) for r in rows):
+            cells = []
+            for metric in metrics:
+                found = [
+                    r for r in rows if (r.direction, r.subject, r.metric) == (direction, subject, metric)
+                ]
+                cells.append(f"{found[0].value:g} {found[0].unit}" if found else "—")
+            lines.append(f"| {direction} | {subject} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
