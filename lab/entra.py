@@ -334,7 +334,7 @@ def create_managed_identity(entra: Entra) -> Service:
             return errors.azure_msi(400, "api-version must be 2019-08-01.")
         issued = _managed_identity_token(entra)
         if isinstance(issued, Response):
-            return issued
+            return errors.app_service_msi(issued)
         access_token, expires_on, resource, client_id = issued
         return jsonify(
             {

@@ -78,6 +78,18 @@ def azure_msi(status: int, message: str) -> Response:
     return _json({"error": "invalid_request", "error_description": message}, status)
 
 
+def app_service_msi(refusal: Response) -> Response:
+    """App Service's managed identity endpoint passes Entra's refusal on in its own shape:
+    ``{"statusCode", "message", "correlationId"}`` (MSAL reads exactly these two fields)."""
+    data = refusal.get_json(silent=True) or {}
+    body = {
+        "statusCode": refusal.status_code,
+        "message": data.get("error_description", ""),
+        "correlationId": data.get("correlation_id", str(uuid.uuid4())),
+    }
+    return _json(body, refusal.status_code)
+
+
 def storage(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """Azure Storage's XML error, with ``x-ms-error-code``."""
     request_id = str(uuid.uuid4())

@@ -84,7 +84,13 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
     text = str(exc.message or exc)
     if "AADSTS" in body or "AADSTS" in text:
         return errors.entra_refusal(
-            body, status=status, context={"client_id": "AZURE_CLIENT_ID"}, fallback=text
+            body,
+            status=status,
+            context={"client_id": "AZURE_CLIENT_ID", "resource": scope.removesuffix("/.default")},
+            fallback=text[text.index("AADSTS") :]
+            if "AADSTS" in text
+            else text,  # not azure-identity's prefix
+            hop="azure.msi",
         )
     if status is not None and status in RETRYABLE_STATUS:
         return errors.UpstreamUnavailable(

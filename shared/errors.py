@@ -187,8 +187,9 @@ AADSTS: dict[int, _Aadsts] = {
         "configure a credential source (GOOGLE_ID_TOKEN_SOURCE, or AZURE_CLIENT_SECRET for local development).",
     ),
     500011: _Aadsts(
-        "the resource of the requested scope is not in tenant {tenant_id}",
-        "check the scope: it must be '<resource>/.default' for a resource registered in the tenant.",
+        "the resource {resource} has no service principal in the tenant",
+        "for Azure -> Google, AZURE_TOKEN_AUDIENCE must be the identifier URI of the audience app, and the app "
+        "needs a service principal in the tenant; for an Azure SDK scope, use '<resource>/.default'.",
     ),
     70011: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
     1002012: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
@@ -209,8 +210,11 @@ def entra_refusal(
     status: int | None,
     context: Mapping[str, str],
     fallback: str = "",
+    hop: str = "entra.token",
 ) -> FederationError:
     """Translate an Entra token-endpoint error body into an :class:`EntraRefusal`.
+
+    ``hop`` is where the refusal surfaced (``azure.msi`` when a managed identity endpoint relayed it).
 
     ``context`` fills the table's placeholders: ``client_id``, ``tenant_id``, ``assertion``
     (the assertion's ``iss``/``sub``/``aud``, never the assertion itself).
@@ -223,14 +227,14 @@ def entra_refusal(
     short = description.split(" Trace ID:")[0]
     if status is not None and (status >= 500 or status in (408, 429)):
         return UpstreamUnavailable(
-            short or "Entra ID is unavailable", hop="entra.token", code=_aadsts(code), status=status
+            short or "Entra ID is unavailable", hop=hop, code=_aadsts(code), status=status
         )
     entry = AADSTS.get(code) if code is not None else None
-    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", **context}
+    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", "resource": "?", **context}
     if entry is None:
         return EntraRefusal(
             short or "Entra ID refused the token request",
-            hop="entra.token",
+            hop=hop,
             fix="see the AADSTS code's documentation; check AZURE_TENANT_ID and AZURE_CLIENT_ID.",
             code=_aadsts(code) or data.get("error"),
             status=status,
@@ -238,7 +242,7 @@ def entra_refusal(
         )
     return EntraRefusal(
         f"Entra ID: {entry.meaning.format_map(values)}. Upstream said: {short}",
-        hop="entra.token",
+        hop=hop,
         fix=entry.fix.format_map(values),
         code=_aadsts(code),
         status=status,

@@ -6,73 +6,32 @@ Each test loads a fresh copy of the entrypoint module, as a new instance would.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-import importlib.util
-import json
 import sys
-import uuid
-from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import azure.functions as func
-import functions_framework
 import pytest
 from flask.testing import FlaskClient
 
 from lab.functions import cloud_function_settings, function_app_settings
 from lab.runtime import Lab
 from lab.topology import RoleAssignment
+from tests import entrypoints
+from tests.entrypoints import FunctionApp, apply_settings
 from tests.federation import expected_top_names
 from tests.topology_edits import drop_binding
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_SETTINGS = (
-    "AZURE_CLIENT_ID",
-    "GCP_WORKLOAD_IDENTITY_PROVIDER",
-    "AZURE_TOKEN_AUDIENCE",
-    "GCP_SERVICE_ACCOUNT",
-)
 
 
 @pytest.fixture
 def cloud_function(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    for name, value in cloud_function_settings(lab).items():
-        monkeypatch.setenv(name, value)
-    app = functions_framework.create_app(target="list_blobs", source=str(ROOT / "gcp_function" / "main.py"))
-    return app.test_client()
-
-
-@dataclasses.dataclass
-class Invocation:
-    """Calls the Function App's trigger as the Functions host does."""
-
-    module: ModuleType
-
-    def __post_init__(self) -> None:
-        self.functions = self.module.app.get_functions()  # indexes the app (once, as the worker does)
-
-    def __call__(self, **params: str) -> tuple[int, dict[str, Any], func.HttpResponse]:
-        function = self.functions[0].get_user_function()
-        request = func.HttpRequest("GET", "http://localhost/api/bigquery", params=params, body=b"")
-        context = dataclasses.make_dataclass("Context", ["invocation_id"])(uuid.uuid4().hex)
-        response = function(request, context)
-        return response.status_code, json.loads(response.get_body()), response
+    apply_settings(monkeypatch, cloud_function_settings(lab))
+    return entrypoints.cloud_function(lab)
 
 
 @pytest.fixture
-def function_app(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> Invocation:
-    for name, value in function_app_settings(lab).items():
-        monkeypatch.setenv(name, value)
-    spec = importlib.util.spec_from_file_location(
-        "function_app_instance", ROOT / "azure_function" / "function_app.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
-    return Invocation(module)
+def function_app(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> FunctionApp:
+    apply_settings(monkeypatch, function_app_settings(lab))
+    return entrypoints.function_app(lab, monkeypatch)
 
 
 # -- the Cloud Function -----------------------------------------------------------------------
@@ -178,7 +137,7 @@ def test_only_get_is_served(cloud_function: FlaskClient) -> None:
 
 
 @pytest.mark.fidelity
-def test_top_names_and_the_default_query(lab: Lab, function_app: Invocation) -> None:
+def test_top_names_and_the_default_query(lab: Lab, function_app: FunctionApp) -> None:
     status, body, response = function_app(query="top_names", state="tx", year="2021", limit="2")
     assert status == 200
     assert [(row["name"], row["total"]) for row in body["rows"]] == expected_top_names(lab, "TX", 2021)[:2]
@@ -192,7 +151,7 @@ def test_top_names_and_the_default_query(lab: Lab, function_app: Invocation) -> 
 
 
 @pytest.mark.fidelity
-def test_the_sql_is_fixed_and_values_travel_as_parameters(lab: Lab, function_app: Invocation) -> None:
+def test_the_sql_is_fixed_and_values_travel_as_parameters(lab: Lab, function_app: FunctionApp) -> None:
     jobs = []
     for state in ("TX", "CA"):
         _, body, _ = function_app(query="top_names", state=state, year="2020")
@@ -205,7 +164,7 @@ def test_the_sql_is_fixed_and_values_travel_as_parameters(lab: Lab, function_app
     ]
 
 
-def test_every_trigger_requires_a_function_key(function_app: Invocation) -> None:
+def test_every_trigger_requires_a_function_key(function_app: FunctionApp) -> None:
     triggers = [function.get_trigger() for function in function_app.functions]
 
     assert triggers
@@ -228,7 +187,7 @@ def test_every_trigger_requires_a_function_key(function_app: Invocation) -> None
     ],
 )
 def test_bad_query_parameters(
-    lab: Lab, function_app: Invocation, params: dict[str, str], parameter: str
+    lab: Lab, function_app: FunctionApp, params: dict[str, str], parameter: str
 ) -> None:
     status, body, _ = function_app(**params)
 
@@ -239,7 +198,7 @@ def test_bad_query_parameters(
 
 @pytest.mark.misconfig
 def test_missing_function_app_settings_are_named(
-    lab: Lab, function_app: Invocation, monkeypatch: pytest.MonkeyPatch
+    lab: Lab, function_app: FunctionApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("BIGQUERY_PROJECT")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
@@ -253,7 +212,7 @@ def test_missing_function_app_settings_are_named(
 
 
 @pytest.mark.misconfig
-def test_bigquery_refusal_says_which_roles(lab: Lab, function_app: Invocation) -> None:
+def test_bigquery_refusal_says_which_roles(lab: Lab, function_app: FunctionApp) -> None:
     drop_binding(lab, "roles/bigquery.dataViewer", "projects/bigquery-public-data")
 
     status, body, _ = function_app(query="top_names", state="TX")
@@ -265,7 +224,7 @@ def test_bigquery_refusal_says_which_roles(lab: Lab, function_app: Invocation) -
 
 
 @pytest.mark.faults
-def test_bigquery_retries_a_transient_failure(lab: Lab, function_app: Invocation) -> None:
+def test_bigquery_retries_a_transient_failure(lab: Lab, function_app: FunctionApp) -> None:
     lab.controls.set_fault("gcp.bigquery.jobs.query", script=["503"])
 
     status, body, _ = function_app()

@@ -115,14 +115,14 @@ def test_audience_the_provider_does_not_allow_names_the_audience_setting(lab: La
 
 
 def test_audience_with_no_app_in_the_tenant_is_refused_by_the_managed_identity(lab: Lab) -> None:
-    # An application ID URI no app registration has: the identity endpoint refuses (AADSTS500011)
-    # before STS is asked. azure-identity keeps no response body here, so the translation is a
-    # ManagedIdentityError whose fix names the audience setting.
+    # An application ID URI no app registration has: the identity endpoint relays Entra's
+    # AADSTS500011 (in App Service's {"statusCode", "message"} shape) before STS is asked.
     env = azure_to_google_env(lab, AZURE_TOKEN_AUDIENCE=f"api://{BLOB_READER_APP}")
-    error = refused(lab, google_refresh(lab, env), errors.ManagedIdentityError, "azure.msi.appservice")
+    error = refused(lab, google_refresh(lab, env), errors.EntraRefusal, "azure.msi.appservice")
 
-    assert error.hop == "azure.msi"
-    assert f"api://{BLOB_READER_APP}/.default" in str(error)
+    assert (error.hop, error.code) == ("azure.msi", "AADSTS500011")
+    assert f"api://{BLOB_READER_APP}" in str(error)
+    assert "configuration not found" not in str(error), "azure-identity's misleading prefix is dropped"
     assert "AZURE_TOKEN_AUDIENCE" in error.fix
     assert "gcp.sts.token" not in lab.counts()
 

@@ -1,0 +1,51 @@
+"""The misconfiguration matrix: each real-world mistake in ``lab.misconfigurations``, made in the lab,
+answered by the real function with the status, the refusing hop, the upstream code and an error
+that names what to change. ``docs/TROUBLESHOOTING.md`` is rendered from the same list.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.functions import cloud_function_settings, function_app_settings
+from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
+from lab.runtime import Lab
+from tests import entrypoints
+from tests.entrypoints import apply_settings
+from tools import troubleshooting
+
+pytestmark = pytest.mark.misconfig
+FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
+
+
+def test_the_matrix_covers_at_least_fifteen_mistakes_in_both_directions() -> None:
+    assert len(MISCONFIGURATIONS) >= 15
+    assert len({case.key for case in MISCONFIGURATIONS}) == len(MISCONFIGURATIONS)
+    assert {case.function for case in MISCONFIGURATIONS} == {"cloud_function", "function_app"}
+
+
+@pytest.mark.parametrize("case", MISCONFIGURATIONS, ids=lambda case: case.key)
+def test_the_function_names_what_to_change(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, case: Misconfiguration
+) -> None:
+    base = cloud_function_settings(lab) if case.function == CLOUD_FUNCTION else function_app_settings(lab)
+    apply_settings(monkeypatch, {**base, **FAST_RETRIES, **case.settings(lab)})
+    case.break_topology(lab)  # after reading the healthy settings: they are derived from the topology
+
+    if case.function == CLOUD_FUNCTION:
+        response = entrypoints.cloud_function(lab).get("/", query_string=dict(case.params))
+        status, body = response.status_code, response.get_json()
+    else:
+        status, body, _ = entrypoints.function_app(lab, monkeypatch)(**dict(case.params))
+
+    error = body["error"]
+    assert status == case.status, error
+    assert error.get("hop", "settings") == case.hop, error
+    assert (error.get("upstream_code") or "") == case.upstream_code, error
+    said = f"{error['message']} {error.get('fix', '')} {' '.join(error.get('settings', []))}"
+    for name in case.names:
+        assert name in said, f"the error should name {name!r}: {said}"
+
+
+def test_troubleshooting_doc_is_rendered_from_the_matrix() -> None:
+    assert troubleshooting.DOC.read_text() == troubleshooting.render(), "run: python -m tools.troubleshooting"
