@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck infra-check pytest demo lab package import-times bench lock clean
+.PHONY: help setup test lint typecheck infra-check security pytest demo lab package import-times bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -53,7 +53,17 @@ infra-check: $(CHECKOV_VENV)/.installed  ## terraform fmt and checkov over infra
 	terraform fmt -check -recursive infra
 	$(CHECKOV_VENV)/bin/checkov -d infra --framework terraform --skip-download --compact --quiet
 
-test: lint typecheck infra-check pytest  ## every check and every test
+# bandit: product code strictly, skipping only B105 (names such as *_TOKEN_* or AZURE_CLIENT_SECRET are
+# not passwords) and B311 (retry jitter is not cryptography); dev tooling (the lab, tools, bench) also
+# skips asserts, fixed subprocess command lines, the lab's fault-injection randomness and B608 (the lab's
+# BigQuery builds DuckDB tables from its own topology file: identifiers quoted, values bound).
+# detect-secrets: every tracked file against .secrets.baseline, which holds no secret.
+security: setup  ## bandit and a secret scan of every tracked file
+	$(BIN)/bandit -q -r shared gcp_function azure_function -s B105,B311
+	$(BIN)/bandit -q -r lab tools bench -s B101,B105,B106,B311,B404,B603,B608
+	git ls-files -z | xargs -0 $(BIN)/detect-secrets-hook --baseline .secrets.baseline
+
+test: lint typecheck infra-check security pytest  ## every check and every test
 
 demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
 	$(BIN)/python -m lab.demo

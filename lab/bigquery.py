@@ -413,6 +413,7 @@ class _Warehouse:
                 con.execute(f"CREATE TABLE {schema}.{_quote(table.table_id)} ({columns})")
                 if table.rows:
                     marks = ", ".join("?" for _ in table.schema)
+                    # Identifiers from the topology file, quoted; values bound as parameters.
                     insert = f"INSERT INTO {schema}.{_quote(table.table_id)} VALUES ({marks})"  # noqa: S608
                     con.executemany(insert, table.rows)
         con.execute("SET TimeZone = 'UTC'")

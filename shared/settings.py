@@ -430,7 +430,7 @@ _AZURE_TO_GOOGLE_ENV = {
     "service_account": "GCP_SERVICE_ACCOUNT",
     "azure_client_id": "AZURE_CLIENT_ID",
     "azure_tenant_id": "AZURE_TENANT_ID",
-    "azure_client_secret": "AZURE_CLIENT_SECRET",
+    "azure_client_secret": "AZURE_CLIENT_SECRET",  # the variable's name  # pragma: allowlist secret
     "azure_federated_token_file": "AZURE_FEDERATED_TOKEN_FILE",
     "authority_host": "AZURE_AUTHORITY_HOST",
     "universe_domain": "GOOGLE_CLOUD_UNIVERSE_DOMAIN",

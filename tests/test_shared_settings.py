@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,8 @@ def test_azure_to_google_reports_every_problem_at_once(tmp_path: Path) -> None:
 
 def test_missing_required_settings_are_reported_with_the_other_problems() -> None:
     error = settings_error(
-        AzureToGoogleSettings.from_env, {"AZURE_CLIENT_SECRET": "s3cret", "AZURE_TENANT_ID": TENANT}
+        AzureToGoogleSettings.from_env,
+        {"AZURE_CLIENT_SECRET": secrets.token_urlsafe(16), "AZURE_TENANT_ID": TENANT},
     )
     found = problems_by_name(error)
 
@@ -362,7 +364,7 @@ def test_azure_source_is_inferred_from_the_environment(tmp_path: Path) -> None:
         return AzureToGoogleSettings.from_env(env).azure_source
 
     assert source(a2g_env(AZURE_FEDERATED_TOKEN_FILE=str(token_file), **app)) == "workload_identity"
-    assert source(a2g_env(AZURE_CLIENT_SECRET="s3cret", **app)) == "client_secret"
+    assert source(a2g_env(AZURE_CLIENT_SECRET=secrets.token_urlsafe(16), **app)) == "client_secret"
     assert source(a2g_env()) == "managed_identity"
     assert source(no_endpoint) == "default"
     assert source(a2g_env(AZURE_CREDENTIAL_SOURCE="default")) == "default"  # explicit wins
@@ -409,7 +411,7 @@ def test_id_token_source_is_inferred_from_the_environment(lab: Lab, tmp_path: Pa
 def test_key_file_source_refuses_a_file_that_is_not_a_service_account_key(tmp_path: Path) -> None:
     external = gcloud_azure_file(tmp_path / "external.json")
     not_json = tmp_path / "key.pem"
-    not_json.write_text("-----BEGIN PRIVATE KEY-----", encoding="utf-8")
+    not_json.write_text("not JSON: a PEM file, say", encoding="utf-8")
 
     for path, kind in ((external, "external_account"), (str(not_json), "not a readable JSON file")):
         env = g2a_env(GOOGLE_ID_TOKEN_SOURCE="key_file", GOOGLE_APPLICATION_CREDENTIALS=path)
