@@ -42,6 +42,7 @@ import azure.functions as func
 from shared.errors import SettingsError
 from shared.http import BadParameter, QueryParams, Reply, error_reply, ok
 from shared.logs import log_request, use_azure_functions_logging
+from shared.settings import RetrySettings
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -154,13 +155,14 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
     )
     client = bigquery_client()
     timeout = _timeout_s()
+    attempt_timeout = RetrySettings.from_env().attempt_timeout_s
     rows = client.query_and_wait(
         query.sql,
         job_config=config,
         max_results=limit,
-        api_timeout=min(10.0, timeout),
+        api_timeout=min(attempt_timeout, timeout),
         wait_timeout=timeout,
-        retry=bigquery.DEFAULT_RETRY.with_deadline(timeout).with_delay(initial=0.25, maximum=2.0),
+        retry=bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout).with_delay(0.25, 2.0),
         job_retry=None,  # type: ignore[arg-type]  # a failed read-only query is reported, not restarted behind the caller's back
     )
     return {
@@ -175,6 +177,27 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
             "bytes_processed": rows.total_bytes_processed,
         },
     }
+
+
+def _transient(error: BaseException) -> bool:
+    """What to retry: google-cloud-bigquery's transient errors, and also a connection reset during the
+    TLS handshake, which surfaces as an ``SSLError`` that the library never retries. A certificate
+    that fails verification is not transient."""
+    import requests
+    from google.api_core import exceptions
+    from google.auth.exceptions import TransportError
+
+    if isinstance(error, requests.exceptions.SSLError):
+        return "CERTIFICATE_VERIFY_FAILED" not in str(error)
+    if isinstance(error, exceptions.GoogleAPICallError):
+        reasons = {e.get("reason") for e in error.errors or [] if isinstance(e, dict)}
+        return error.code in (408, 429, 500, 502, 503, 504) or bool(reasons & _RETRYABLE_REASONS)
+    return isinstance(
+        error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | TransportError
+    )
+
+
+_RETRYABLE_REASONS = {"rateLimitExceeded", "backendError", "internalError", "badGateway"}
 
 
 def bigquery_client() -> bigquery.Client:

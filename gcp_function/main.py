@@ -157,13 +157,22 @@ def _new_blob_service() -> BlobServiceClient:
         expected="the account's blob endpoint, https://<account>.blob.core.windows.net",
     )
     settings = read_with(problems, GoogleToAzureSettings.from_env)
+    retry = settings.retry  # the federation's retry settings serve the data call too
     return BlobServiceClient(
         account_url,
         credential=GoogleFederatedCredential(settings),
         # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
-        retry_policy=LinearRetry(backoff=1, random_jitter_range=1, retry_total=2),
-        connection_timeout=5,
-        read_timeout=20,
+        retry_policy=LinearRetry(
+            backoff=retry.initial_backoff_s,  # type: ignore[arg-type]  # seconds; floats work
+            random_jitter_range=retry.initial_backoff_s,  # type: ignore[arg-type]
+            retry_total=retry.attempts - 1,
+            # Storage also caps each kind of failure, at 3 by default: the same budget for each.
+            retry_connect=retry.attempts - 1,
+            retry_read=retry.attempts - 1,
+            retry_status=retry.attempts - 1,
+        ),
+        connection_timeout=min(5.0, retry.attempt_timeout_s),
+        read_timeout=retry.attempt_timeout_s,
     )
 
 

@@ -48,7 +48,7 @@ def create(
     controls: Controls, keys: Keys, topology: Callable[[], Topology], upstream: str, ca_file: Path
 ) -> Service:
     """The ``<account>.blob.core.windows.net`` stand-in, forwarding to Azurite at ``upstream``."""
-    service = Service("azure.blob", controls, lambda status, msg: errors.storage(status, "ServerBusy", msg))
+    service = Service("azure.blob", controls, errors.storage_fault)
     session = requests.Session()
     session.verify = str(ca_file)
     session.trust_env = False

@@ -47,6 +47,9 @@ class Resource:
         return self.requested if self.version == 1 else self.app_id
 
 
+ENTRA_BACKDATE_S = 300
+
+
 class Entra:
     """State shared by the token endpoint and the managed-identity endpoints."""
 
@@ -89,8 +92,10 @@ class Entra:
         lifetime = self.controls.token_lifetime_s
         claims: dict[str, Any] = {
             "aud": resource.audience,
-            "iat": now,
-            "nbf": now,
+            # Entra backdates iat and nbf by five minutes, so a resource whose clock is a little
+            # behind still accepts a token issued a moment ago.
+            "iat": now - ENTRA_BACKDATE_S,
+            "nbf": now - ENTRA_BACKDATE_S,
             "exp": now + lifetime,
             "oid": object_id,
             "sub": object_id,

@@ -90,6 +90,13 @@ def app_service_msi(refusal: Response) -> Response:
     return _json(body, refusal.status_code)
 
 
+def storage_fault(status: int, message: str) -> Response:
+    """An injected fault as Azure Storage fails: it throttles with 503 ServerBusy, never 429."""
+    if status in (429, 503):
+        return storage(503, "ServerBusy", f"The server is busy. ({message})")
+    return storage(status, "InternalError", f"The server encountered an internal error. ({message})")
+
+
 def storage(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """Azure Storage's XML error, with ``x-ms-error-code``."""
     request_id = str(uuid.uuid4())

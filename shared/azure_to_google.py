@@ -206,7 +206,8 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
             error = errors.google_api_refusal(body, status=status, hop="gcp.iam", context=self._context())
         elif isinstance(exc, google_exceptions.TransportError):
             error = errors.UpstreamUnavailable(
-                f"no answer within the retry deadline: {exc}", hop=_hop_from_text(str(exc))
+                f"no answer within the retry deadline: {exc}",
+                hop=retrying.last_hop or _hop_from_text(str(exc)),
             )
         else:
             return exc

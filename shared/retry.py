@@ -61,6 +61,7 @@ class RetryingRequest(transport.Request):
             inner.deadline if isinstance(inner, RetryingRequest) else time.monotonic() + policy.deadline_s
         )
         self.last_status: int | None = None  # of the last response seen, for error translation
+        self.last_hop: str | None = None  # the hop of the last call, for errors without a URL
         self.last_retry_after_s: float | None = None  # its Retry-After, if any
 
     @classmethod
@@ -81,7 +82,7 @@ class RetryingRequest(transport.Request):
         **kwargs: Any,
     ) -> Any:
         policy = self.policy
-        hop = hop_of(url)
+        hop = self.last_hop = hop_of(url)
 
         def attempt() -> Any:
             remaining = self.remaining()
@@ -173,6 +174,10 @@ def azure_retry_kwargs(
     """
     kwargs: dict[str, Any] = {
         "retry_total": policy.attempts - 1,
+        # azure-core also caps each kind of failure at 3 retries by default: give each the same budget.
+        "retry_connect": policy.attempts - 1,
+        "retry_read": policy.attempts - 1,
+        "retry_status": policy.attempts - 1,
         "retry_backoff_factor": policy.initial_backoff_s,
         "retry_backoff_max": policy.max_backoff_s,
         "timeout": policy.deadline_s,

@@ -73,8 +73,8 @@ class RetrySettings:
     attempts: int = 5
     initial_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
-    deadline_s: float = 30.0  # for one whole refresh, across all hops and retries
-    attempt_timeout_s: float = 10.0
+    deadline_s: float = 10.0  # for one whole refresh, across all hops and retries
+    attempt_timeout_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RetrySettings:
