@@ -17,6 +17,7 @@ import requests
 from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from lab.runtime import Lab
 from tests.conftest import FAST_FUNCTION_RETRIES
+from tests.entrypoints import assert_no_token
 from tests.federation import expected_top_names, seeded_blob_names
 from tests.topology_edits import drop_binding, replace_blob_reader_fic
 
@@ -57,7 +58,18 @@ def cold_cloud_function(lab: Lab) -> Iterator[FunctionProcess]:
 
 def get(process: FunctionProcess, key: str | None = None, **params: str) -> requests.Response:
     headers = {"x-functions-key": key} if key else {}
-    return requests.get(process.url, params=params, headers=headers, timeout=TIMEOUT_S)
+    response = requests.get(process.url, params=params, headers=headers, timeout=TIMEOUT_S)
+    assert_no_token(LAB, response.text, str(response.headers))
+    return response
+
+
+@pytest.fixture(autouse=True)
+def _remember_lab(lab: Lab) -> None:
+    global LAB
+    LAB = lab
+
+
+LAB: Lab
 
 
 # -- success and paging -----------------------------------------------------------------------

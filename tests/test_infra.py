@@ -256,3 +256,15 @@ def test_deploy_commands_use_only_declared_outputs() -> None:
     used = set(re.findall(r"\$\(out (\w+)\)", docs)) | set(re.findall(r"output -raw (\w+)", docs))
     assert used, "the deploy commands take their values from Terraform outputs"
     assert used <= set(ROOT.named("output")), f"undeclared outputs: {used - set(ROOT.named('output'))}"
+
+
+def test_every_documented_cloud_function_deploy_requires_authentication() -> None:
+    deploys = 0
+    for path in (INFRA.parent / "README.md", INFRA / "README.md", INFRA.parent / "cloudbuild.yaml"):
+        text = path.read_text().replace("\\\n", " ")  # join shell continuation lines
+        assert "--allow-unauthenticated" not in text, path
+        for line in text.splitlines():
+            if re.search(r"gcloud (functions|run) deploy \S+ .*--", line):  # a command, not prose
+                deploys += 1
+                assert "--no-allow-unauthenticated" in line, f"{path}: {line}"
+    assert deploys >= 2
