@@ -122,7 +122,7 @@ def test_retry_settings_from_the_environment() -> None:
     settings = RetrySettings.from_env(
         {"FEDERATION_RETRY_ATTEMPTS": "3", "FEDERATION_RETRY_DEADLINE_S": "2.5"}
     )
-    assert (settings.attempts, settings.deadline_s, settings.attempt_timeout_s) == (3, 2.5, 10.0)
+    assert (settings.attempts, settings.deadline_s, settings.attempt_timeout_s) == (3, 2.5, 5.0)
 
     with pytest.raises(SettingsError) as raised:
         RetrySettings.from_env({"FEDERATION_RETRY_ATTEMPTS": "0", "FEDERATION_ATTEMPT_TIMEOUT_S": "soon"})
