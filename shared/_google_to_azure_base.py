@@ -77,6 +77,11 @@ class GoogleToAzureBase(Generic[Holder]):
                 holder = self._holders[key] = self._new_holder(self._timing, f"entra:{' '.join(scopes)}")
             return holder
 
+    @property
+    def token_endpoint(self) -> str:
+        """Entra's token endpoint for the tenant (for traces)."""
+        return f"{self.settings.authority_host.rstrip('/')}/{self.settings.tenant_id}/oauth2/v2.0/token"
+
     def _fresh_assertion(self) -> str:
         """A fresh Google ID token (never a reused one), through a retrying transport."""
         token = self.id_tokens.get_id_token(

@@ -26,7 +26,7 @@ from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
 from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 
-from shared import azure_sources, errors
+from shared import azure_sources, errors, tracing
 from shared.redaction import package_logger
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
 from shared.retry import RETRYABLE_STATUS, RetryingRequest, hop_of
@@ -55,6 +55,11 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         self.last_claims: dict[str, Any] = {}
 
     def get_subject_token(self, context: Any, request: Any) -> str:
+        with tracing.hop("azure.token") as record:
+            record.attributes["credential"] = type(self.credential).__name__
+            return self._azure_token()
+
+    def _azure_token(self) -> str:
         try:
             token = self.credential.get_token(self.scope)
         except errors.FederationError:

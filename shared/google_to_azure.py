@@ -15,6 +15,7 @@ from typing import Any
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.identity import ClientAssertionCredential
 
+from shared import tracing
 from shared._google_to_azure_base import GoogleToAzureBase
 from shared.google_id_tokens import GoogleIdTokenSupplier
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
@@ -70,10 +71,11 @@ class GoogleFederatedCredential(GoogleToAzureBase[TokenHolder[AccessTokenInfo]])
     def _fetch(
         self, scopes: tuple[str, ...], options: TokenRequestOptions | None
     ) -> Fetched[AccessTokenInfo]:
-        try:
-            info = self._client.get_token_info(*scopes, options=options)
-        except Exception as exc:
-            raise self._translate(exc) from None
+        with tracing.hop("entra.token", self.token_endpoint):
+            try:
+                info = self._client.get_token_info(*scopes, options=options)
+            except Exception as exc:
+                raise self._translate(exc) from None
         return info, self._expires_at(info)
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy
 from google.auth import exceptions as google_exceptions
 from google.auth import transport
 
+from shared import tracing
 from shared.redaction import package_logger
 from shared.settings import RetrySettings
 
@@ -127,7 +128,12 @@ class RetryingRequest(transport.Request):
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             reraise=True,
         )
-        return retrying(attempt)
+        with tracing.hop(hop, url) as record:
+            response = retrying(attempt)
+            record.status = self.last_status
+            if record.status is not None and record.status >= 400:
+                record.outcome = "unavailable" if record.status in RETRYABLE_STATUS else "refused"
+            return response
 
 
 def _stop_at_deadline(request: RetryingRequest) -> tenacity.stop.stop_base:

@@ -14,6 +14,9 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "TROUBLESHOOTING.md"
 
 HEADER = """# Troubleshooting
 
+Start with doctor, where the function runs: it checks every hop, shows the claims that matter
+and names the fix (`python -m shared doctor azure-to-google` or `google-to-azure`; see the README).
+
 Every error either function returns is JSON, and says what to change:
 
 ```json
@@ -31,8 +34,8 @@ function's log line for the request (same `request_id`) has the same fields.
 ## The mistakes people make, and what each one looks like
 
 Each row is a case of `tests/test_misconfig_matrix.py`: made in the offline lab, answered by
-the real function with exactly this status, hop and code. (This table is generated from that
-list: `python -m tools.troubleshooting`.)
+the real function with exactly this status, hop and code, and named by doctor at the same hop
+(`tests/test_doctor.py`). (This table is generated from that list: `python -m tools.troubleshooting`.)
 
 """
 

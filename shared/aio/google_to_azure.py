@@ -15,7 +15,7 @@ from typing import Any
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenRequestOptions
 from azure.identity.aio import ClientAssertionCredential
 
-from shared import errors
+from shared import errors, tracing
 from shared._google_to_azure_base import GoogleToAzureBase
 from shared.google_id_tokens import GoogleIdTokenSupplier
 from shared.refresh import AsyncTokenHolder, Fetched, RefreshTiming
@@ -76,9 +76,11 @@ class GoogleFederatedCredential(GoogleToAzureBase[AsyncTokenHolder[AccessTokenIn
         assertion = await asyncio.to_thread(self._fresh_assertion)
         reset = _ASSERTION.set(assertion)
         try:
-            info = await self._client.get_token_info(*scopes, options=options)
-        except Exception as exc:
-            raise self._translate(exc) from None
+            with tracing.hop("entra.token", self.token_endpoint):
+                try:
+                    info = await self._client.get_token_info(*scopes, options=options)
+                except Exception as exc:
+                    raise self._translate(exc) from None
         finally:
             _ASSERTION.reset(reset)
         return info, self._expires_at(info)

@@ -1,0 +1,269 @@
+"""doctor: check a federation hop by hop, show the claims that matter, and name the fix.
+
+Each direction is a short list of steps run in order; the first that fails stops the run,
+since every later hop needs what it would have produced. A step's error is classified exactly
+as the functions classify it (:func:`shared.http.error_reply`), so doctor names the same hop,
+upstream code and fix a caller of the function would get. Claims are shown, tokens never.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.auth import jwt as google_jwt
+
+from shared.http import error_reply
+
+AZURE_TO_GOOGLE = "azure-to-google"
+GOOGLE_TO_AZURE = "google-to-azure"
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+GOOGLE_ISSUER = "https://accounts.google.com"
+CLAIMS = ("iss", "sub", "aud", "exp", "tid", "oid", "email")
+
+
+@dataclass
+class Verdict:
+    """The outcome of one hop: what was checked, what was seen, and what to change."""
+
+    hop: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    code: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+    ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class Mismatch(Exception):
+    """What a token says differs from what the other side expects (found before asking it)."""
+
+    def __init__(self, hop: str, detail: str, fix: str) -> None:
+        super().__init__(detail)
+        self.hop, self.detail, self.fix = hop, detail, fix
+
+
+Step = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]  # state -> (detail, claims)
+
+
+def run(direction: str, environ: Mapping[str, str] | None = None) -> list[Verdict]:
+    """Check ``direction`` with the settings in ``environ`` (``os.environ`` by default)."""
+    env = dict(os.environ if environ is None else environ)
+    steps = _azure_to_google(env) if direction == AZURE_TO_GOOGLE else _google_to_azure(env)
+    state: dict[str, Any] = {}
+    verdicts = []
+    for hop, step in steps:
+        started = time.perf_counter()
+        try:
+            detail, claims = step(state)
+        except Mismatch as mismatch:
+            verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
+            break
+        except Exception as exc:  # every failure becomes a verdict, classified as the functions do
+            error = dict(error_reply(exc, request_id="doctor").body["error"])
+            detail = str(error["message"])
+            if error.get("settings"):
+                detail += f" (settings: {', '.join(error['settings'])})"
+            verdicts.append(
+                Verdict(
+                    str(error.get("hop") or hop),
+                    False,
+                    detail,
+                    str(error.get("fix") or ""),
+                    error.get("upstream_code"),
+                    ms=_ms(started),
+                )
+            )
+            break
+        verdicts.append(Verdict(hop, True, detail, claims=claims, ms=_ms(started)))
+    return verdicts
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """The claims that matter, read without verification (the token itself is not kept)."""
+    decoded = google_jwt.decode(token, verify=False)
+    return {name: decoded[name] for name in CLAIMS if name in decoded}
+
+
+# -- Azure -> Google --------------------------------------------------------------------------
+
+
+def _azure_to_google(env: dict[str, str]) -> list[tuple[str, Step]]:
+    from shared.settings import AzureToGoogleSettings
+
+    def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        state["settings"] = value = AzureToGoogleSettings.from_env(env)
+        account = value.service_account or "none: direct resource access"
+        return f"provider {value.provider}; audience {value.azure_audience}; service account {account}", {}
+
+    def azure_token(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from shared.azure_sources import azure_credential
+        from shared.azure_to_google import AzureSubjectTokenSupplier
+
+        value = state["settings"]
+        supplier = AzureSubjectTokenSupplier(azure_credential(value), value.azure_audience)
+        state["azure_token"] = token = supplier.get_subject_token(None, None)
+        claims = claims_of(token)
+        expected = {value.azure_audience, value.azure_audience.removeprefix("api://")}
+        if claims.get("aud") not in expected:
+            raise Mismatch(
+                "azure.token",
+                f"the token's aud is {claims.get('aud')!r}, not AZURE_TOKEN_AUDIENCE {value.azure_audience!r}",
+                "request the token for the audience the pool provider allows (AZURE_TOKEN_AUDIENCE).",
+            )
+        version = "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1"
+        return (
+            f"a {version} token from {type(supplier.credential).__name__}; the provider's issuer must be {claims.get('iss')}",
+            claims,
+        )
+
+    def exchange(state: dict[str, Any], impersonate: bool) -> tuple[str, dict[str, Any]]:
+        from google.auth.transport.requests import Request
+
+        from shared.azure_to_google import google_credentials
+
+        value = (
+            state["settings"] if impersonate else dataclasses.replace(state["settings"], service_account=None)
+        )
+        credentials = google_credentials(value, azure_credential=_StaticAzureToken(state["azure_token"]))
+        credentials.refresh(Request())
+        state["google_credentials"] = credentials
+        expires = credentials.expiry.isoformat() if credentials.expiry else "?"
+        if impersonate:
+            return f"an access token for {value.service_account}, expiring {expires} UTC", {}
+        return f"a federated access token for the pool's principal, expiring {expires} UTC", {}
+
+    def bigquery(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from google.cloud import bigquery as bq
+
+        endpoint = env.get("BIGQUERY_API_ENDPOINT")
+        client = bq.Client(
+            project=env["BIGQUERY_PROJECT"],
+            credentials=state["google_credentials"],
+            client_options={"api_endpoint": endpoint} if endpoint else None,
+        )
+        rows = list(client.query_and_wait("SELECT 1 AS ok", location=env.get("BIGQUERY_LOCATION") or "US"))
+        return f"SELECT 1 ran in project {env['BIGQUERY_PROJECT']} ({len(rows)} row)", {}
+
+    steps: list[tuple[str, Step]] = [
+        ("settings", settings),
+        ("azure.token", azure_token),
+        ("gcp.sts", lambda state: exchange(state, impersonate=False)),
+    ]
+    if _service_account_set(env):
+        steps.append(("gcp.iam", lambda state: exchange(state, impersonate=True)))
+    if env.get("BIGQUERY_PROJECT"):
+        steps.append(("google.data", bigquery))
+    return steps
+
+
+def _service_account_set(env: Mapping[str, str]) -> bool:
+    return bool(env.get("GCP_SERVICE_ACCOUNT")) or "service_account_impersonation_url" in _credential_file(
+        env
+    )
+
+
+def _credential_file(env: Mapping[str, str]) -> str:
+    """The text of GOOGLE_APPLICATION_CREDENTIALS (a gcloud external_account file names its SA), or ""."""
+    path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+class _StaticAzureToken:
+    """The Azure token doctor already fetched, handed to the exchange (no second request)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, int(claims_of(self._token).get("exp", time.time() + 300)))
+
+
+# -- Google -> Azure --------------------------------------------------------------------------
+
+
+def _google_to_azure(env: dict[str, str]) -> list[tuple[str, Step]]:
+    from shared.settings import GoogleToAzureSettings, https_url_problems, read_with
+
+    def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        account_url = env.get("AZURE_STORAGE_ACCOUNT_URL")
+        problems = (
+            https_url_problems("AZURE_STORAGE_ACCOUNT_URL", account_url) if account_url is not None else []
+        )
+        state["settings"] = value = read_with(problems, lambda: GoogleToAzureSettings.from_env(env))
+        return (
+            f"tenant {value.tenant_id}; app {value.client_id}; ID token from {value.id_token_source}, "
+            f"audience {value.id_token_audience}",
+            {},
+        )
+
+    def id_token(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from google.auth.transport.requests import Request
+
+        from shared.google_id_tokens import id_token_supplier
+        from shared.retry import RetryingRequest
+
+        value = state["settings"]
+        token = id_token_supplier(value).get_id_token(
+            value.id_token_audience, RetryingRequest(Request(), value.retry)
+        )
+        claims = claims_of(token)
+        if claims.get("iss") != GOOGLE_ISSUER or claims.get("aud") != value.id_token_audience:
+            raise Mismatch(
+                "gcp.id_token",
+                f"the ID token has iss {claims.get('iss')!r} and aud {claims.get('aud')!r}",
+                f"the federated credential expects issuer {GOOGLE_ISSUER} and audience {value.id_token_audience}.",
+            )
+        return (
+            f"the federated credential on app {value.client_id} must have issuer {GOOGLE_ISSUER}, "
+            f"subject {claims.get('sub')} (this account's unique ID) and audience {value.id_token_audience}",
+            claims,
+        )
+
+    def entra(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from shared.google_to_azure import GoogleFederatedCredential
+
+        credential = GoogleFederatedCredential(state["settings"])
+        state["credential"] = credential
+        token = credential.get_token(STORAGE_SCOPE)
+        claims = claims_of(token.token)
+        return f"an Entra token for {STORAGE_SCOPE} as the app's service principal", claims
+
+    def blobs(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        from azure.storage.blob import BlobServiceClient
+
+        container = env.get("AZURE_STORAGE_CONTAINER") or ""
+        service = BlobServiceClient(
+            env["AZURE_STORAGE_ACCOUNT_URL"], credential=state["credential"], retry_total=1
+        )
+        pages = service.get_container_client(container).list_blobs(results_per_page=1).by_page()
+        listed = len(list(next(pages)))
+        return f"listed container {container!r} ({listed} blob on the first page)", {}
+
+    steps: list[tuple[str, Step]] = [
+        ("settings", settings),
+        ("gcp.id_token", id_token),
+        ("entra.token", entra),
+    ]
+    if env.get("AZURE_STORAGE_ACCOUNT_URL") and env.get("AZURE_STORAGE_CONTAINER"):
+        steps.append(("azure.data", blobs))
+    return steps
