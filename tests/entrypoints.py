@@ -21,6 +21,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from lab.functions import cloud_function_settings, function_app_settings
+from lab.misconfigurations import CLOUD_FUNCTION, Misconfiguration
 from lab.runtime import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,13 @@ def apply_settings(monkeypatch: pytest.MonkeyPatch, settings: Mapping[str, str |
             monkeypatch.delenv(name, raising=False)
         else:
             monkeypatch.setenv(name, value)
+
+
+def make_mistake(lab: Lab, monkeypatch: pytest.MonkeyPatch, case: Misconfiguration, **extra: str) -> None:
+    """Give the function of ``case`` its healthy settings, then make the mistake (settings and topology)."""
+    healthy = cloud_function_settings(lab) if case.function == CLOUD_FUNCTION else function_app_settings(lab)
+    apply_settings(monkeypatch, {**healthy, **extra, **case.settings(lab)})
+    case.break_topology(lab)  # after reading the healthy settings: they are derived from the topology
 
 
 def assert_no_token(lab: Lab, *texts: str) -> None:

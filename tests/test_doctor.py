@@ -22,7 +22,7 @@ from lab.functions import cloud_function_settings, function_app_settings
 from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from lab.runtime import Lab
 from shared import cli, doctor
-from tests.entrypoints import apply_settings
+from tests.entrypoints import apply_settings, make_mistake
 
 pytestmark = pytest.mark.misconfig
 FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
@@ -72,9 +72,7 @@ def test_healthy_google_to_azure_as_json(lab: Lab, google_side: None) -> None:
 def test_doctor_names_the_failing_hop_and_the_fix(
     lab: Lab, monkeypatch: pytest.MonkeyPatch, case: Misconfiguration
 ) -> None:
-    base = cloud_function_settings(lab) if case.function == CLOUD_FUNCTION else function_app_settings(lab)
-    apply_settings(monkeypatch, {**base, **FAST_RETRIES, **case.settings(lab)})
-    case.break_topology(lab)
+    make_mistake(lab, monkeypatch, case, **FAST_RETRIES)
     direction = doctor.GOOGLE_TO_AZURE if case.function == CLOUD_FUNCTION else doctor.AZURE_TO_GOOGLE
 
     verdicts = doctor.run(direction)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from lab.functions import cloud_function_settings, function_app_settings
 from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from lab.runtime import Lab
 from tests import entrypoints
-from tests.entrypoints import apply_settings
+from tests.entrypoints import make_mistake
 from tools import troubleshooting
 
 pytestmark = pytest.mark.misconfig
@@ -28,9 +27,7 @@ def test_the_matrix_covers_at_least_fifteen_mistakes_in_both_directions() -> Non
 def test_the_function_names_what_to_change(
     lab: Lab, monkeypatch: pytest.MonkeyPatch, case: Misconfiguration
 ) -> None:
-    base = cloud_function_settings(lab) if case.function == CLOUD_FUNCTION else function_app_settings(lab)
-    apply_settings(monkeypatch, {**base, **FAST_RETRIES, **case.settings(lab)})
-    case.break_topology(lab)  # after reading the healthy settings: they are derived from the topology
+    make_mistake(lab, monkeypatch, case, **FAST_RETRIES)
 
     if case.function == CLOUD_FUNCTION:
         response = entrypoints.cloud_function(lab).get("/", query_string=dict(case.params))
