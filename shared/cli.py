@@ -2,6 +2,7 @@
 
     federation doctor azure-to-google [--json]     # in the Azure Function's environment
     federation doctor google-to-azure [--json]     # in the Cloud Function's environment
+    federation doctor google-to-azure --terraform-outputs outputs.json   # and check against infra/
     federation token azure-to-google [--scope S]   # a Google access token, for curl or bq
     federation token google-to-azure [--scope S]   # an Entra access token, for curl or az
 
@@ -32,6 +33,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     check.add_argument("direction", choices=DIRECTIONS)
     check.add_argument("--json", action="store_true", help="one JSON object: the verdict of every hop")
     check.add_argument("--verbose", action="store_true", help="also log every hop's trace record to stderr")
+    check.add_argument(
+        "--terraform-outputs",
+        type=argparse.FileType("r"),
+        help="`terraform output -json` of infra/: also compare the claims with what Terraform provisioned",
+    )
     token = commands.add_parser(
         "token", help="print an access token through the federation (explicit opt-in)"
     )
@@ -42,7 +48,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     args = parser.parse_args(argv)
     _quiet_logs(verbose=getattr(args, "verbose", False))
     if args.command == "doctor":
-        return _doctor(args.direction, as_json=args.json, out=out)
+        expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
+        return _doctor(args.direction, expected, as_json=args.json, out=out)
     return _token(args.direction, args.scope, out=out)
 
 
@@ -61,8 +68,8 @@ def _quiet_logs(*, verbose: bool) -> None:
         root.addHandler(logging.NullHandler())
 
 
-def _doctor(direction: str, *, as_json: bool, out: TextIO) -> int:
-    verdicts = doctor.run(direction)
+def _doctor(direction: str, expected: dict[str, object] | None, *, as_json: bool, out: TextIO) -> int:
+    verdicts = doctor.run(direction, expected=expected)
     healthy = all(v.ok for v in verdicts)
     if as_json:
         out.write(

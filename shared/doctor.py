@@ -18,6 +18,7 @@ from typing import Any
 from google.auth import jwt as google_jwt
 
 from shared.http import error_reply
+from shared.redaction import redact
 
 AZURE_TO_GOOGLE = "azure-to-google"
 GOOGLE_TO_AZURE = "google-to-azure"
@@ -53,10 +54,20 @@ class Mismatch(Exception):
 Step = Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]  # state -> (detail, claims)
 
 
-def run(direction: str, environ: Mapping[str, str] | None = None) -> list[Verdict]:
-    """Check ``direction`` with the settings in ``environ`` (``os.environ`` by default)."""
+def run(
+    direction: str, environ: Mapping[str, str] | None = None, expected: Mapping[str, Any] | None = None
+) -> list[Verdict]:
+    """Check ``direction`` with the settings in ``environ`` (``os.environ`` by default).
+
+    ``expected``: what the other side was provisioned to accept, from ``terraform output -json``
+    (``function_app_principal_id``, ``azure_token_audience``, ``cloud_function_service_account_unique_id``);
+    the tokens' claims are compared with it before the other side is asked.
+    """
     env = dict(os.environ if environ is None else environ)
-    steps = _azure_to_google(env) if direction == AZURE_TO_GOOGLE else _google_to_azure(env)
+    outputs = {
+        k: (v["value"] if isinstance(v, Mapping) and "value" in v else v) for k, v in (expected or {}).items()
+    }
+    steps = _azure_to_google(env, outputs) if direction == AZURE_TO_GOOGLE else _google_to_azure(env, outputs)
     state: dict[str, Any] = {}
     verdicts = []
     for hop, step in steps:
@@ -69,6 +80,8 @@ def run(direction: str, environ: Mapping[str, str] | None = None) -> list[Verdic
         except Exception as exc:  # every failure becomes a verdict, classified as the functions do
             error = dict(error_reply(exc, request_id="doctor").body["error"])
             detail = str(error["message"])
+            if error["code"] == "internal":  # doctor is run by the operator: say what it was
+                detail = f"{type(exc).__name__}: {redact(str(exc))}"
             if error.get("settings"):
                 detail += f" (settings: {', '.join(error['settings'])})"
             verdicts.append(
@@ -99,7 +112,7 @@ def claims_of(token: str) -> dict[str, Any]:
 # -- Azure -> Google --------------------------------------------------------------------------
 
 
-def _azure_to_google(env: dict[str, str]) -> list[tuple[str, Step]]:
+def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[tuple[str, Step]]:
     from shared.settings import AzureToGoogleSettings
 
     def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -115,12 +128,27 @@ def _azure_to_google(env: dict[str, str]) -> list[tuple[str, Step]]:
         supplier = AzureSubjectTokenSupplier(azure_credential(value), value.azure_audience)
         state["azure_token"] = token = supplier.get_subject_token(None, None)
         claims = claims_of(token)
-        expected = {value.azure_audience, value.azure_audience.removeprefix("api://")}
-        if claims.get("aud") not in expected:
+        acceptable = {value.azure_audience, value.azure_audience.removeprefix("api://")}
+        if claims.get("aud") not in acceptable:
             raise Mismatch(
                 "azure.token",
                 f"the token's aud is {claims.get('aud')!r}, not AZURE_TOKEN_AUDIENCE {value.azure_audience!r}",
                 "request the token for the audience the pool provider allows (AZURE_TOKEN_AUDIENCE).",
+            )
+        principal = expected.get("function_app_principal_id")
+        if principal and claims.get("oid") != principal:
+            raise Mismatch(
+                "azure.token",
+                f"the token's oid is {claims.get('oid')}, but Terraform provisioned the pool's condition and "
+                f"bindings for {principal}",
+                "run where the Function App's identity is, or set AZURE_CLIENT_ID to the identity Terraform trusts.",
+            )
+        audience = expected.get("azure_token_audience")
+        if audience and audience != value.azure_audience:
+            raise Mismatch(
+                "azure.token",
+                f"AZURE_TOKEN_AUDIENCE is {value.azure_audience}, Terraform's provider allows {audience}",
+                f"set AZURE_TOKEN_AUDIENCE to {audience}.",
             )
         version = "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1"
         return (
@@ -201,7 +229,7 @@ class _StaticAzureToken:
 # -- Google -> Azure --------------------------------------------------------------------------
 
 
-def _google_to_azure(env: dict[str, str]) -> list[tuple[str, Step]]:
+def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[tuple[str, Step]]:
     from shared.settings import GoogleToAzureSettings, https_url_problems, read_with
 
     def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -232,6 +260,15 @@ def _google_to_azure(env: dict[str, str]) -> list[tuple[str, Step]]:
                 "gcp.id_token",
                 f"the ID token has iss {claims.get('iss')!r} and aud {claims.get('aud')!r}",
                 f"the federated credential expects issuer {GOOGLE_ISSUER} and audience {value.id_token_audience}.",
+            )
+        subject = expected.get("cloud_function_service_account_unique_id")
+        if subject and claims.get("sub") != subject:
+            raise Mismatch(
+                "gcp.id_token",
+                f"this ID token's sub is {claims.get('sub')} ({claims.get('email')}), but Terraform's federated "
+                f"credential trusts subject {subject}",
+                "run as the service account Terraform made the federated credential for "
+                "(cloud_function_service_account), or point the credential's subject at this account's unique ID.",
             )
         return (
             f"the federated credential on app {value.client_id} must have issuer {GOOGLE_ISSUER}, "

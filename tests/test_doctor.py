@@ -11,6 +11,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -155,3 +156,19 @@ def test_a_refused_hop_is_traced_with_its_status_and_correlation_id(
         if r.name == "shared.trace" and r.json_fields["hop"] == "entra.token"
     ]  # type: ignore[attr-defined]
     assert entra and entra[-1]["outcome"] == "refused" and entra[-1]["correlation_id"]
+
+
+def test_claims_are_checked_against_terraform_outputs(lab: Lab, google_side: None, tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    account = lab.topology.service_account(lab.topology.runtime.metadata_service_account)
+    assert account is not None
+    outputs.write_text(json.dumps({"cloud_function_service_account_unique_id": {"value": account.unique_id}}))
+    assert run_cli("doctor", "google-to-azure", "--terraform-outputs", str(outputs))[0] == 0
+
+    outputs.write_text(
+        json.dumps({"cloud_function_service_account_unique_id": {"value": "104958208263544813960"}})
+    )
+    code, output = run_cli("doctor", "google-to-azure", "--terraform-outputs", str(outputs))
+
+    assert code == 1
+    assert "FAIL gcp.id_token" in output and "104958208263544813960" in output and "entra.token" not in output
