@@ -39,10 +39,8 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.errors import SettingsError
 from shared.http import BadParameter, QueryParams, Reply, error_reply, ok
 from shared.logs import log_request, use_azure_functions_logging
-from shared.settings import RetrySettings
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -108,7 +106,7 @@ log = logging.getLogger("azure_function")
 use_azure_functions_logging(log)
 
 _lock = threading.Lock()
-_client: bigquery.Client | None = None
+_instance: Instance | None = None
 
 
 @app.route(route="bigquery", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -153,16 +151,15 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
             bigquery.ScalarQueryParameter(p.name, p.type, values[p.name]) for p in query.parameters
         ]
     )
-    client = bigquery_client()
-    timeout = _timeout_s()
-    attempt_timeout = RetrySettings.from_env().attempt_timeout_s
+    instance = _built()
+    client = instance.client
     rows = client.query_and_wait(
         query.sql,
         job_config=config,
         max_results=limit,
-        api_timeout=min(attempt_timeout, timeout),
-        wait_timeout=timeout,
-        retry=bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout).with_delay(0.25, 2.0),
+        api_timeout=instance.attempt_timeout_s,
+        wait_timeout=instance.timeout_s,
+        retry=instance.retry,
         job_retry=None,  # type: ignore[arg-type]  # a failed read-only query is reported, not restarted behind the caller's back
     )
     return {
@@ -200,16 +197,30 @@ def _transient(error: BaseException) -> bool:
 _RETRYABLE_REASONS = {"rateLimitExceeded", "backendError", "internalError", "badGateway"}
 
 
+@dataclass(frozen=True)
+class Instance:
+    """What an instance builds once, from its settings, and every invocation reuses."""
+
+    client: bigquery.Client
+    timeout_s: float  # retries and waiting, all told (BIGQUERY_TIMEOUT_S)
+    attempt_timeout_s: float  # one API call (FEDERATION_ATTEMPT_TIMEOUT_S)
+    retry: Any  # google.api_core Retry
+
+
 def bigquery_client() -> bigquery.Client:
     """The instance's BigQuery client, built on first use and shared by every invocation."""
-    global _client
+    return _built().client
+
+
+def _built() -> Instance:
+    global _instance
     with _lock:
-        if _client is None:
-            _client = _new_bigquery_client()
-        return _client
+        if _instance is None:
+            _instance = _new_instance()
+        return _instance
 
 
-def _new_bigquery_client() -> bigquery.Client:
+def _new_instance() -> Instance:
     from google.cloud import bigquery
 
     from shared.azure_to_google import google_credentials
@@ -218,6 +229,7 @@ def _new_bigquery_client() -> bigquery.Client:
     project = os.environ.get("BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
     endpoint = os.environ.get("BIGQUERY_API_ENDPOINT", "")
     max_bytes = os.environ.get("BIGQUERY_MAXIMUM_BYTES_BILLED", "1000000000")
+    timeout_s = _seconds(os.environ.get("BIGQUERY_TIMEOUT_S", "20"))
     problems = []
     if not project:
         problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
@@ -227,8 +239,12 @@ def _new_bigquery_client() -> bigquery.Client:
         problems.append(
             ("BIGQUERY_MAXIMUM_BYTES_BILLED", f"a positive whole number of bytes; got {max_bytes!r}")
         )
+    if not 1 <= timeout_s <= 600:
+        problems.append(
+            ("BIGQUERY_TIMEOUT_S", f"seconds, from 1 to 600; got {os.environ.get('BIGQUERY_TIMEOUT_S')!r}")
+        )
     settings = read_with(problems, AzureToGoogleSettings.from_env)
-    return bigquery.Client(
+    client = bigquery.Client(
         project=project,
         credentials=google_credentials(settings),
         location=os.environ.get("BIGQUERY_LOCATION") or "US",
@@ -237,17 +253,15 @@ def _new_bigquery_client() -> bigquery.Client:
             maximum_bytes_billed=int(max_bytes), labels={"caller": "azure-function"}
         ),
     )
+    retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
+    return Instance(client, timeout_s, min(settings.retry.attempt_timeout_s, timeout_s), retry)
 
 
-def _timeout_s() -> float:
-    raw = os.environ.get("BIGQUERY_TIMEOUT_S", "20")
+def _seconds(raw: str) -> float:
     try:
-        value = float(raw)
+        return float(raw)
     except ValueError:
-        value = 0.0
-    if not 1 <= value <= 600:
-        raise SettingsError([("BIGQUERY_TIMEOUT_S", f"seconds, from 1 to 600; got {raw!r}")])
-    return value
+        return 0.0
 
 
 def _response(reply: Reply, request_id: str) -> func.HttpResponse:

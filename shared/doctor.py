@@ -43,6 +43,10 @@ class Verdict:
         return dataclasses.asdict(self)
 
 
+class Skip(Exception):
+    """The step does not apply to these settings (no verdict is given)."""
+
+
 class Mismatch(Exception):
     """What a token says differs from what the other side expects (found before asking it)."""
 
@@ -74,6 +78,8 @@ def run(
         started = time.perf_counter()
         try:
             detail, claims = step(state)
+        except Skip:
+            continue
         except Mismatch as mismatch:
             verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
             break
@@ -188,30 +194,11 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         ("settings", settings),
         ("azure.token", azure_token),
         ("gcp.sts", lambda state: exchange(state, impersonate=False)),
+        ("gcp.iam", lambda state: exchange(state, impersonate=True)),
     ]
-    if _service_account_set(env):
-        steps.append(("gcp.iam", lambda state: exchange(state, impersonate=True)))
     if env.get("BIGQUERY_PROJECT"):
         steps.append(("google.data", bigquery))
     return steps
-
-
-def _service_account_set(env: Mapping[str, str]) -> bool:
-    return bool(env.get("GCP_SERVICE_ACCOUNT")) or "service_account_impersonation_url" in _credential_file(
-        env
-    )
-
-
-def _credential_file(env: Mapping[str, str]) -> str:
-    """The text of GOOGLE_APPLICATION_CREDENTIALS (a gcloud external_account file names its SA), or ""."""
-    path = env.get("GOOGLE_APPLICATION_CREDENTIALS")
-    if not path:
-        return ""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return ""
 
 
 class _StaticAzureToken:

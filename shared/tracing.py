@@ -11,9 +11,10 @@ Every hop a credential makes (``azure.token``, ``entra.token``, ``gcp.sts``, ``g
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,41 +52,48 @@ def hop(name: str, url: str = "") -> Iterator[HopRecord]:
     """Trace one hop: time it, log one record at the end, and open a span if OpenTelemetry is there."""
     record = HopRecord(name, endpoint_of(url) if url else "")
     started = time.perf_counter()
-    span_context = _otel.get_tracer("shared").start_as_current_span(f"federation {name}") if _otel else None
-    span = span_context.__enter__() if span_context is not None else None
-    try:
-        yield record
-    except BaseException as exc:
-        record.outcome = _outcome_of(exc)
-        record.status = record.status or getattr(exc, "status", None)
-        record.correlation_id = record.correlation_id or getattr(exc, "correlation_id", None)
-        raise
-    finally:
-        fields = {
-            "hop": record.hop,
-            "endpoint": record.endpoint,
-            "outcome": record.outcome,
-            "status": record.status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "correlation_id": record.correlation_id,
-            **record.attributes,
-        }
-        if span is not None and span_context is not None:
-            for key, value in fields.items():
-                if value is not None:
-                    span.set_attribute(f"federation.{key}", value)
-            if record.outcome != "ok":
-                span.set_status(_otel.Status(_otel.StatusCode.ERROR, record.outcome))
-            span_context.__exit__(None, None, None)
-        level = 20 if record.outcome == "ok" else 30
-        _log.log(
-            level,
-            "hop %s %s in %.1f ms",
-            record.hop,
-            record.outcome,
-            fields["duration_ms"],
-            extra={"json_fields": fields},
+    with ExitStack() as stack:
+        span = (
+            stack.enter_context(_otel.get_tracer("shared").start_as_current_span(f"federation {name}"))
+            if _otel
+            else None
         )
+        try:
+            yield record
+        except BaseException as exc:
+            record.outcome = _outcome_of(exc)
+            record.status = record.status or getattr(exc, "status", None)
+            record.correlation_id = record.correlation_id or getattr(exc, "correlation_id", None)
+            raise
+        finally:
+            _finish(record, span, (time.perf_counter() - started) * 1000)
+
+
+def _finish(record: HopRecord, span: Any, duration_ms: float) -> None:
+    fields = {
+        "hop": record.hop,
+        "endpoint": record.endpoint,
+        "outcome": record.outcome,
+        "status": record.status,
+        "duration_ms": round(duration_ms, 1),
+        "correlation_id": record.correlation_id,
+        **record.attributes,
+    }
+    if span is not None:
+        span.set_attributes(
+            {f"federation.{key}": value for key, value in fields.items() if value is not None}
+        )
+        if record.outcome != "ok":
+            span.set_status(_otel.Status(_otel.StatusCode.ERROR, record.outcome))
+    level = logging.INFO if record.outcome == "ok" else logging.WARNING
+    _log.log(
+        level,
+        "hop %s %s in %.1f ms",
+        record.hop,
+        record.outcome,
+        fields["duration_ms"],
+        extra={"json_fields": fields},
+    )
 
 
 def _outcome_of(exc: BaseException) -> str:

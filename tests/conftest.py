@@ -107,11 +107,8 @@ def healthy_lab() -> Iterator[None]:
 # -- the functions, served over HTTP (e2e) ----------------------------------------------------
 
 # Short retry budgets, so an outage becomes a 503 within seconds; the policy's shape is production's.
-FAST_FUNCTION_RETRIES = {
-    "FEDERATION_RETRY_DEADLINE_S": "2",
-    "FEDERATION_ATTEMPT_TIMEOUT_S": "1",
-    "BIGQUERY_TIMEOUT_S": "3",
-}
+FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
+FAST_FUNCTION_RETRIES = {**FAST_RETRIES, "BIGQUERY_TIMEOUT_S": "3"}
 
 
 @pytest.fixture(scope="session")

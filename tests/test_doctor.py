@@ -23,10 +23,10 @@ from lab.functions import cloud_function_settings, function_app_settings
 from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from lab.runtime import Lab
 from shared import cli, doctor
+from tests.conftest import FAST_RETRIES
 from tests.entrypoints import apply_settings, make_mistake
 
 pytestmark = pytest.mark.misconfig
-FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
 FUNCTION_ONLY = {"BIGQUERY_PROJECT"}  # a function's own setting: doctor checks the federation's
 
 

@@ -10,11 +10,11 @@ import pytest
 from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from lab.runtime import Lab
 from tests import entrypoints
+from tests.conftest import FAST_RETRIES
 from tests.entrypoints import make_mistake
 from tools import troubleshooting
 
 pytestmark = pytest.mark.misconfig
-FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
 
 
 def test_the_matrix_covers_at_least_fifteen_mistakes_in_both_directions() -> None:
