@@ -185,11 +185,13 @@ def _transient(error: BaseException) -> bool:
     from google.api_core import exceptions
     from google.auth.exceptions import TransportError
 
+    from shared.errors import RETRYABLE_STATUS
+
     if isinstance(error, requests.exceptions.SSLError):
         return "CERTIFICATE_VERIFY_FAILED" not in str(error)
     if isinstance(error, exceptions.GoogleAPICallError):
         reasons = {e.get("reason") for e in error.errors or [] if isinstance(e, dict)}
-        return error.code in (408, 429, 500, 502, 503, 504) or bool(reasons & _RETRYABLE_REASONS)
+        return error.code in RETRYABLE_STATUS or bool(reasons & _RETRYABLE_REASONS)
     return isinstance(
         error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | TransportError
     )
