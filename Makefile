@@ -44,7 +44,7 @@ lint: setup  ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: setup  ## mypy --strict
-	$(BIN)/mypy lab shared gcp_function azure_function tools bench
+	$(BIN)/mypy lab shared gcp_function azure_function tools bench tests
 
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
