@@ -67,7 +67,7 @@ variable "bigquery_dataset_id" {
   default     = "federation_demo"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_dataset_id))
+    condition     = length(var.bigquery_dataset_id) <= 1024 && can(regex("^[A-Za-z0-9_]+$", var.bigquery_dataset_id))
     error_message = "bigquery_dataset_id: letters, digits and underscores."
   }
 }

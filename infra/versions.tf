@@ -4,15 +4,15 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      version = ">= 8.0, < 9.0"
     }
     azuread = {
       source  = "hashicorp/azuread"
-      version = ">= 3.0, < 4.0"
+      version = ">= 3.10, < 4.0"
     }
     azurerm = {
       source  = "hashicorp/azurerm"
-      version = ">= 4.0, < 5.0"
+      version = ">= 5.0, < 6.0"
     }
     random = {
       source  = "hashicorp/random"
