@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -237,10 +239,34 @@ class _Named:
         return f"registry.terraform.io/hashicorp/{self._name}"
 
 
+_DECLARED = re.compile(r'^\s*(resource|data)\s+"([A-Za-z0-9_]+)"', re.M)
+
+
+def used_types(config_dir: Path) -> set[str]:
+    """The resource and data source types the ``.tf`` files under ``config_dir`` declare."""
+    return {m[1] for f in config_dir.rglob("*.tf") for m in _DECLARED.findall(f.read_text())}
+
+
+def prune(schema: Json, types: set[str]) -> Json:
+    """``schema`` serving only ``types``: what Terraform would say of any other type is the same."""
+    pruned = dict(schema)
+    for key in ("resource_schemas", "data_source_schemas"):
+        pruned[key] = {k: v for k, v in schema[key].items() if k in types}
+    return pruned
+
+
 def main(argv: list[str]) -> int:
-    """Serve ``argv[0]`` (a schema JSON file named ``<provider>.json``) until Terraform stops the plugin."""
+    """Serve ``argv[0]`` (a schema JSON file named ``<provider>.json``) until Terraform stops the plugin.
+
+    With ``TFSTUB_CONFIG_DIR`` set, only the types its ``.tf`` files declare are served: Terraform
+    decodes every schema a provider returns on every run, and google's 1,846 types cost seconds each
+    time; a type outside the set is refused as unsupported, as the real provider refuses a misspelt one.
+    """
     path = Path(argv[0])
-    servicer = StandInServicer(json.loads(path.read_text()))
+    schema = json.loads(path.read_text())
+    if os.environ.get("TFSTUB_CONFIG_DIR"):
+        schema = prune(schema, used_types(Path(os.environ["TFSTUB_CONFIG_DIR"])))
+    servicer = StandInServicer(schema)
     # tf.runner builds tf.provider.ProviderServicer(provider); hand it ours instead, keeping its go-plugin
     # handshake, TLS and controller services.
     tf_provider.ProviderServicer = lambda _provider: servicer  # type: ignore[assignment,misc]
