@@ -51,7 +51,13 @@ def environment(build: Path = BUILD, config_dir: Path | None = None) -> dict[str
 def terraform(args: Sequence[str], cwd: Path, build: Path = BUILD, config_dir: Path | None = None) -> str:
     """Run ``terraform ARGS`` in ``cwd``; return its output, raise :class:`CheckFailed` if it fails."""
     result = subprocess.run(  # noqa: S603 - fixed program, arguments from this module
-        ["terraform", *args], cwd=cwd, env=environment(build, config_dir), capture_output=True, text=True, check=False
+        # terraform from PATH, as the user runs it
+        ["terraform", *args],  # noqa: S607
+        cwd=cwd,
+        env=environment(build, config_dir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -70,7 +76,9 @@ def copy_infra(infra: Path, work: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(
-        infra, target, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", ".terraform-build")
+        infra,
+        target,
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", ".terraform-build"),
     )
     return target
 
