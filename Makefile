@@ -84,7 +84,7 @@ test: lint typecheck infra-check security pytest  ## every check and every test
 	@command -v terraform >/dev/null || { $(BIN)/python -m tools.tfstub.check; exit 1; }
 
 demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
-	$(BIN)/python -m lab.demo
+	$(BIN)/python -m lab.scenarios.demo
 
 lab: setup  ## run the lab in the foreground (prints the environment to export)
 	$(BIN)/python -m lab

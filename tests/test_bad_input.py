@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
-from shared.http import BadParameter, QueryParams
+from shared.functions.http import BadParameter, QueryParams
 from shared.redaction import redact
 from tests import entrypoints
 from tests.entrypoints import CloudFunctionClient, FunctionApp, apply_settings
@@ -113,7 +113,7 @@ def test_any_page_token_is_used_or_refused_as_a_bad_parameter(token: str) -> Non
     from gcp_function import main  # the module's helpers only; no request is made
 
     try:
-        marker = main._marker(token, "reports", "")
+        marker = main.marker_of(token, "reports", "")
     except BadParameter as refusal:
         assert refusal.parameter == "page_token"
     else:
