@@ -50,7 +50,7 @@ run "refuses_bad_values" {
   command = plan
   variables {
     plan_sku               = "Y1" # Linux Consumption retires on 2028-09-30
-    maximum_instance_count = 39   # Flex Consumption: 40-1000
+    maximum_instance_count = 0    # Flex Consumption: 1-1000
   }
   expect_failures = [var.plan_sku, var.maximum_instance_count]
 }
