@@ -9,8 +9,10 @@ counts above 1000 (https://pkg.go.dev/regexp/syntax: "repeat count too large" pa
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,3 +129,43 @@ def test_data_sources_get_plausible_values_of_the_right_type() -> None:
         {},
     )
     assert data["number"].isdigit() and data["labels"] == {}
+
+
+# -- the schemas read back from the cdktn wheels match the providers' documentation ----------
+
+
+def _schema(provider: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((check.BUILD / "schemas" / f"{provider}.json").read_text())
+    return schema
+
+
+def test_the_served_versions_are_todays_majors() -> None:
+    served = json.loads((check.BUILD / "versions.json").read_text())
+    assert served["google"] == "8.7.0" and served["azurerm"] == "5.10.0" and served["azuread"] == "3.10.0"
+
+
+def test_schema_facts_from_the_registry_docs() -> None:
+    """Each fact is in the provider's registry page for the resource:
+    registry.terraform.io/providers/hashicorp/google/latest/docs/resources/iam_workload_identity_pool_provider
+    (oidc: at most one block; issuer_uri required), .../azuread/latest/docs/resources/
+    application_federated_identity_credential (application_id, audiences, display_name, issuer, subject
+    required; credential_id exported), .../azurerm/latest/docs/resources/storage_container
+    (storage_account_id required), .../google/latest/docs/resources/google_service_account (unique_id,
+    email exported)."""
+    pool_provider = _schema("google")["resource_schemas"]["google_iam_workload_identity_pool_provider"][
+        "block"
+    ]
+    oidc = pool_provider["block_types"]["oidc"]
+    assert (oidc["nesting_mode"], oidc.get("max_items")) == ("list", 1)
+    assert oidc["block"]["attributes"]["issuer_uri"].get("required")
+    assert oidc["block"]["attributes"]["allowed_audiences"]["type"] == ["list", "string"]
+    fic = _schema("azuread")["resource_schemas"]["azuread_application_federated_identity_credential"]["block"]
+    required = {k for k, a in fic["attributes"].items() if a.get("required")}
+    assert required == {"application_id", "audiences", "display_name", "issuer", "subject"}
+    assert fic["attributes"]["credential_id"] == {"computed": True, "type": "string"}
+    container = _schema("azurerm")["resource_schemas"]["azurerm_storage_container"]["block"]["attributes"]
+    assert container["storage_account_id"].get("required")
+    account = _schema("google")["resource_schemas"]["google_service_account"]["block"]["attributes"]
+    assert account["unique_id"] == {"computed": True, "type": "string"} and account["account_id"].get(
+        "required"
+    )
