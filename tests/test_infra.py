@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra import INFRA, load, modules
+from tests.support.infra import INFRA, load, modules
 
 ROOT = load()
 GOOGLE_TO_AZURE = load(INFRA / "modules" / "google_to_azure")

@@ -21,7 +21,7 @@ from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
 from lab.core.topology import Topology
-from lab.core.trace import HopRecord
+from lab.core.trace import ServedHop
 from lab.gcp import bigquery
 from lab.gcp import iam as google_iam
 from lab.gcp import metadata as google_metadata
@@ -225,7 +225,7 @@ class Lab:
     def counts(self) -> dict[str, int]:
         return self.controls.counts()
 
-    def trace(self) -> list[HopRecord]:
+    def trace(self) -> list[ServedHop]:
         """Every request the emulators served since the counters were last reset (no tokens)."""
         return self.controls.trace.records()
 

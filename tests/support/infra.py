@@ -1,7 +1,8 @@
 """infra/, parsed with python-hcl2: the stack's modules, resources, variables and outputs as dicts.
 
-``terraform validate`` needs providers, which cannot be downloaded here; these views let tests
-check the wiring statically instead (references resolve, inputs match variables, values are right).
+``make infra-check`` runs the real ``terraform validate`` and ``terraform test`` offline (tools/tfstub);
+these views serve the tests of what Terraform's tools cannot say (documentation, the lab agreeing with
+the stack, an expect_failures run per validated variable).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import hcl2
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 _REFERENCE = re.compile(r"\b(var|local|module)\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?")
 
 
@@ -63,7 +64,7 @@ def load(folder: Path = INFRA) -> Module:
     for path in sorted(folder.glob("*.tf")):
         texts.append(path.read_text())
         with path.open() as handle:
-            for kind, blocks in hcl2.load(handle).items():
+            for kind, blocks in hcl2.load(handle).items():  # type: ignore[attr-defined]
                 module.blocks.setdefault(kind, []).extend(blocks if isinstance(blocks, list) else [blocks])
     module.text = "\n".join(texts)
     return module
@@ -80,7 +81,7 @@ def modules() -> dict[str, Module]:
 
 def tfvars_example() -> dict[str, Any]:
     with (INFRA / "terraform.tfvars.example").open() as handle:
-        data: dict[str, Any] = hcl2.load(handle)
+        data: dict[str, Any] = hcl2.load(handle)  # type: ignore[attr-defined]
     return data
 
 
