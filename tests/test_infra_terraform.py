@@ -169,3 +169,23 @@ def test_schema_facts_from_the_registry_docs() -> None:
     assert account["unique_id"] == {"computed": True, "type": "string"} and account["account_id"].get(
         "required"
     )
+
+
+def test_reattached_stand_ins_serve_and_are_stopped(tmp_path: Path) -> None:
+    """The long-lived stand-ins `terraform test` attaches to answer, and none outlives the check."""
+    copy = check.copy_infra(check.REPO / "infra", tmp_path)
+    check.terraform(
+        ["init", "-backend=false", "-input=false", "-no-color"], copy / "modules" / "blob_storage"
+    )
+    with check.reattached(copy) as attach:
+        pids = [p["Pid"] for p in json.loads(attach["TF_REATTACH_PROVIDERS"]).values()]
+        assert set(json.loads(attach["TF_REATTACH_PROVIDERS"])) >= {
+            "registry.terraform.io/hashicorp/google",
+            "registry.terraform.io/hashicorp/azurerm",
+        }
+        out = check.terraform(
+            ["test", "-no-color"], copy / "modules" / "blob_storage", config_dir=copy, extra_env=attach
+        )
+        assert "1 passed, 0 failed" in out
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
