@@ -19,13 +19,20 @@ import pytest
 from tools.tfstub import check
 from tools.tfstub.values import plan_block, read_data
 
-pytestmark = [
+NEEDS_TERRAFORM = [
     pytest.mark.skipif(shutil.which("terraform") is None, reason=check.TERRAFORM_HELP),
     pytest.mark.skipif(
         not (check.BUILD / "terraformrc").exists(), reason="stand-in providers not built: make tfstub"
     ),
     pytest.mark.timeout(300),
 ]
+
+
+def needs_terraform(test: Any) -> Any:
+    """terraform on PATH and the stand-ins built (``make infra-check`` builds them before pytest)."""
+    for mark in NEEDS_TERRAFORM:
+        test = mark(test)
+    return test
 
 
 def _validate(infra: Path, tmp_path: Path) -> str:
@@ -69,6 +76,7 @@ PLANTED = {
 }
 
 
+@needs_terraform
 @pytest.mark.parametrize("fault", sorted(PLANTED))
 def test_a_planted_fault_fails_validate(fault: str, tmp_path: Path) -> None:
     file, old, new, expected = PLANTED[fault]
@@ -138,11 +146,13 @@ def _schema(provider: str) -> dict[str, Any]:
     return schema
 
 
+@needs_terraform
 def test_the_served_versions_are_todays_majors() -> None:
     served = json.loads((check.BUILD / "versions.json").read_text())
     assert served["google"] == "8.7.0" and served["azurerm"] == "5.10.0" and served["azuread"] == "3.10.0"
 
 
+@needs_terraform
 def test_schema_facts_from_the_registry_docs() -> None:
     """Each fact is in the provider's registry page for the resource:
     registry.terraform.io/providers/hashicorp/google/latest/docs/resources/iam_workload_identity_pool_provider
@@ -170,6 +180,7 @@ def test_schema_facts_from_the_registry_docs() -> None:
     )
 
 
+@needs_terraform
 def test_reattached_stand_ins_serve_and_are_stopped(tmp_path: Path) -> None:
     """The long-lived stand-ins `terraform test` attaches to answer, and none outlives the check."""
     copy = check.copy_infra(check.REPO / "infra", tmp_path)
