@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
@@ -54,7 +54,9 @@ _JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,1024}")
 
 def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> Service:
     """The ``gcp.bigquery`` service; ``topology`` returns the current topology on every request."""
-    service = Service("gcp.bigquery", controls, lambda status, message: errors.google_api(status, message))
+    service = Service(
+        "gcp.bigquery", controls, lambda status, message: wire_errors.google_api(status, message)
+    )
     api = _BigQuery(controls, keys, topology)
     service.app.register_error_handler(BigQueryError, lambda exc: exc.response())
     base = "/bigquery/v2/projects/<project>"

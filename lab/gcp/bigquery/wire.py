@@ -12,7 +12,7 @@ from typing import Any
 from duckdb.sqltypes import DuckDBPyType
 from flask import Response
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 
 _FROM_DUCKDB = {
     **dict.fromkeys(
@@ -52,7 +52,7 @@ class BigQueryError(Exception):
         detail: dict[str, Any] = {"message": self.message, "domain": "global", "reason": self.reason}
         if self.code == 401:
             detail.update(message="Invalid Credentials", location="Authorization", locationType="header")
-        return errors.google_api(self.code, self.message, errors=[detail], headers=self.headers)
+        return wire_errors.google_api(self.code, self.message, errors=[detail], headers=self.headers)
 
 
 @dataclass
