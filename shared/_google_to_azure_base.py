@@ -7,6 +7,7 @@ the translation of Entra's refusals.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -94,7 +95,14 @@ class GoogleToAzureBase(Generic[Holder]):
         return token
 
     def _translate(self, exc: Exception) -> Exception:
-        """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged)."""
+        """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged), final for the
+        Azure SDK clients' retry policies (:func:`final_in_azure_pipelines`)."""
+        translated = self._translate_only(exc)
+        if isinstance(translated, errors.FederationError):
+            return final_in_azure_pipelines(translated)
+        return translated
+
+    def _translate_only(self, exc: Exception) -> Exception:
         if isinstance(exc, errors.FederationError):
             return exc
         if isinstance(exc, ClientAuthenticationError):
@@ -136,3 +144,45 @@ class GoogleToAzureBase(Generic[Holder]):
         if tenant_id:
             options["tenant_id"] = tenant_id
         return options
+
+
+# -- the Azure SDK clients' retry policies ----------------------------------------------------
+
+_FINAL_CLASSES: dict[tuple[type[Exception], ...], type[Exception]] = {}
+
+
+def _storage_signing_errors() -> tuple[type[Exception], ...]:
+    """``AzureSigningError`` of every azure-storage package loaded (each vendors its own ``_shared``)."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("azure.storage.") and name.endswith("._shared.authentication"):
+            error = getattr(module, "AzureSigningError", None)
+            if isinstance(error, type) and issubclass(error, Exception):
+                found.append(error)
+    return tuple(found)
+
+
+def final_in_azure_pipelines(error: errors.FederationError) -> errors.FederationError:
+    """``error``, made an instance of the storage SDKs' ``AzureSigningError`` as well.
+
+    azure-core's ``RetryPolicy`` re-raises a ``ClientAuthenticationError`` from the credential
+    (the credential has already retried its own requests: Azure/azure-sdk-for-python#6019, #6025),
+    but azure-storage's ``StorageRetryPolicy.send`` retries every ``AzureError`` except its own
+    ``AzureSigningError`` (azure-storage-blob ``_shared/policies.py``). Behind the default
+    ``ExponentialRetry`` that re-runs the whole federation, its retries and its deadline, four
+    times with 15-57 s sleeps between. Our error already spent the request's deadline (or is a
+    refusal that cannot succeed on a second try), so it is made final there too. It stays an
+    instance of its own class: ``except EntraRefusal`` and ``except ClientAuthenticationError``
+    still catch it.
+    """
+    bases = tuple(b for b in _storage_signing_errors() if not isinstance(error, b))
+    if not bases:
+        return error
+    key = (type(error), *bases)
+    final = _FINAL_CLASSES.get(key)
+    if final is None:
+        final = _FINAL_CLASSES[key] = type(type(error).__name__, (type(error), *bases), {})
+        final.__module__ = type(error).__module__
+        final.__qualname__ = type(error).__qualname__
+    error.__class__ = final  # type: ignore[assignment]  # a subclass of its own class
+    return error

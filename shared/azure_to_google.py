@@ -29,7 +29,7 @@ from google.auth import jwt as google_jwt  # claims for messages; already loaded
 from shared import azure_sources, errors, tracing
 from shared.redaction import package_logger
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
-from shared.retry import RETRYABLE_STATUS, RetryingRequest, hop_of
+from shared.retry import RETRYABLE_STATUS, RetryingRequest, deadline_scope, hop_of
 from shared.settings import AzureToGoogleSettings
 
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -68,7 +68,7 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
             raise _azure_source_error(exc, self.scope) from None
         except AzureError as exc:
             raise errors.UpstreamUnavailable(
-                f"the Azure token request failed: {type(exc).__name__}", hop="azure.token"
+                f"the Azure token request failed: {type(exc).__name__}", hop=azure_hop(self.credential)
             ) from None
         if token.expires_on <= time.time():
             raise errors.ManagedIdentityError(
@@ -79,6 +79,16 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         claims = google_jwt.decode(token.token, verify=False)
         self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
         return str(token.token)
+
+
+def azure_hop(credential: TokenCredential) -> str:
+    """The hop an azure-identity credential calls: the managed identity endpoint, or Entra itself."""
+    name = type(credential).__name__
+    if name in ("ManagedIdentityCredential", "ImdsCredential", "AppServiceCredential"):
+        return "azure.msi"
+    if name in ("WorkloadIdentityCredential", "ClientSecretCredential", "ClientAssertionCredential"):
+        return "entra.token"
+    return "azure.token"
 
 
 def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.FederationError:
@@ -175,12 +185,13 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         return held[0]
 
     def _exchange_once(self, request: Any) -> Fetched[tuple[str, datetime.datetime]]:
-        retrying = RetryingRequest.wrap(request, self._settings.retry)
-        started = time.monotonic()
-        try:
-            self._exchange.refresh(retrying)
-        except Exception as exc:
-            raise self._translate(exc, retrying) from None
+        with deadline_scope(self._settings.retry):
+            retrying = RetryingRequest.wrap(request, self._settings.retry)
+            started = time.monotonic()
+            try:
+                self._exchange.refresh(retrying)
+            except Exception as exc:
+                raise self._translate(exc, retrying) from None
         token = str(self._exchange.token)
         expiry: datetime.datetime = self._exchange.expiry or datetime.datetime.now(datetime.UTC).replace(
             tzinfo=None
