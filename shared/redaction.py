@@ -68,9 +68,10 @@ def _opaque(match: re.Match[str]) -> str:
 
 
 def _credential(match: re.Match[str]) -> str:
-    """A scheme's credential is redacted when it looks like one (not ``Bearer tokens are ...``)."""
+    """A scheme's credential is redacted when it looks like one: 16+ characters, letters and digits
+    (not ``Bearer tokens are ...``)."""
     value = match.group(2)
-    if value == REDACTED.strip("[]") or len(value) < 16 or not any(c.isdigit() or c.isupper() for c in value):
+    if len(value) < 16 or not (any(c.isdigit() for c in value) and any(c.isalpha() for c in value)):
         return match.group(0)
     return match.group(1) + REDACTED
 

@@ -28,15 +28,15 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
-from lab.functions import (
+from lab.core.runtime import Lab
+from lab.hosting.functions import (
     FunctionProcess,
     cloud_function_settings,
     free_port,
     function_app_settings,
     process_env,
 )
-from lab.misconfigurations import UNKNOWN_GUID
-from lab.runtime import Lab
+from lab.scenarios.misconfigurations import UNKNOWN_GUID
 from shared import errors
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.settings import GoogleToAzureSettings

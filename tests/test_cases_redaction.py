@@ -17,12 +17,12 @@ import string
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.misconfigurations import MISCONFIGURATIONS
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import cloud_function_settings, function_app_settings
+from lab.scenarios.misconfigurations import MISCONFIGURATIONS
 from shared import doctor, errors
 from shared.http import DATA_PLANE_FIXES
 from shared.redaction import REDACTED, redact
@@ -143,11 +143,11 @@ TOKEN68 = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size
 @settings(max_examples=300, deadline=None)
 @given(TOKEN68)
 def test_any_opaque_credential_in_a_field_is_caught(value: str) -> None:
+    assume(not any(value in text for text in contexts("\x00")))  # not part of the field's own name
+    looks_like_one = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
     for text in contexts(value):
-        if text.startswith(("Authorization:", "{'Authorization'")) and not any(
-            c.isdigit() or c.isupper() for c in value
-        ):
-            continue  # "Bearer lowercasewords" is prose, by design
+        if "Bearer" in text and not looks_like_one:
+            continue  # "Bearer lowercasewords" is prose, by design: a credential has letters and digits
         assert value not in redact(text), text
 
 
