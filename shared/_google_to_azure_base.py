@@ -14,7 +14,6 @@ from typing import Any, Generic, TypeVar
 
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 from google.auth.transport.requests import Request
 from msal import TokenCache
 
@@ -85,10 +84,26 @@ class GoogleToAzureBase(Generic[Holder]):
 
     def _fresh_assertion(self) -> str:
         """A fresh Google ID token (never a reused one), through a retrying transport."""
-        token = self.id_tokens.get_id_token(
-            self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
+        try:
+            token = self.id_tokens.get_id_token(
+                self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
+            )
+        except errors.FederationError:
+            raise
+        except Exception as exc:  # a custom supplier's own failure: name it, with its type
+            raise errors.GoogleIdTokenError(
+                f"the Google ID token supplier {type(self.id_tokens).__name__} failed: "
+                f"{type(exc).__name__}: {exc}",
+                hop="gcp.id_token",
+                fix="fix the ID token supplier (id_tokens=...) or use GOOGLE_ID_TOKEN_SOURCE's built-in sources.",
+            ) from None
+        claims = errors.jwt_claims(
+            token,
+            hop="gcp.id_token",
+            what=f"the Google ID token supplier {type(self.id_tokens).__name__}",
+            fix="a GoogleIdTokenSupplier must return the ID token itself (a JWT string starting 'eyJ'), not the "
+            'generateIdToken or metadata response body ({"token": ...}) or bytes.',
         )
-        claims = google_jwt.decode(token, verify=False)
         self.last_assertion_claims = {
             k: claims[k] for k in ("iss", "sub", "aud", "exp", "email") if k in claims
         }

@@ -24,7 +24,6 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 from google.auth import credentials as google_credentials_base
 from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
-from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 
 from shared import azure_sources, errors, tracing
 from shared.redaction import package_logger
@@ -76,7 +75,12 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 hop="azure.token",
                 fix="check the machine's clock.",
             )
-        claims = google_jwt.decode(token.token, verify=False)
+        claims = errors.jwt_claims(
+            token.token,
+            hop="azure.token",
+            what=f"the Azure credential {type(self.credential).__name__}",
+            fix="an azure_credential must return an Entra access token (a JWT) in AccessToken.token.",
+        )
         self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
         return str(token.token)
 

@@ -195,6 +195,9 @@ def error_reply(error: BaseException, *, request_id: str) -> Reply:
         return _google_data_plane(google, request_id)
     if _is_connection_error(error):
         return _unavailable(f"endpoint unreachable: {type(error).__name__}", request_id, hop="google")
+    sdk = _sdk_reply(error, request_id)
+    if sdk is not None:
+        return sdk
     return Reply(
         500,
         _error(500, "internal", "unexpected error; see the function's logs for this request_id", request_id),
@@ -205,11 +208,12 @@ def error_reply(error: BaseException, *, request_id: str) -> Reply:
 
 
 def _azure_data_plane(error: HttpResponseError, request_id: str) -> Reply:
-    status = int(error.status_code or 0)
-    code = str(getattr(error, "error_code", None) or error.reason or status)
-    message = (error.message or "").splitlines()[0] if error.message else f"HTTP {status}"
-    if status in (408, 429) or status >= 500:
-        response: Any = error.response
+    status = int(getattr(error, "status_code", None) or 0)
+    code = str(getattr(error, "error_code", None) or getattr(error, "reason", None) or status)
+    text = getattr(error, "message", None) or ""
+    message = text.splitlines()[0] if text else f"HTTP {status}"
+    if status in (408, 429) or status >= 500 or status == 0:
+        response: Any = getattr(error, "response", None)
         retry_after = response.headers.get("Retry-After") if response is not None else None
         return _unavailable(message, request_id, hop="azure.data", retry_after_s=_seconds(retry_after))
     return _refusal(status, code, message, request_id, hop="azure.data")
@@ -226,7 +230,9 @@ def _google_data_plane(error: Any, request_id: str) -> Reply:
 
 
 def _refusal(status: int, code: str, message: str, request_id: str, *, hop: str) -> Reply:
-    fix = DATA_PLANE_FIXES.get(code)
+    fix = DATA_PLANE_FIXES.get(code) or (
+        f"the service refused with {code}: check the function identity's access to it (the message says which)."
+    )
     if status in (401, 403, 404):
         return Reply(
             status,
@@ -240,10 +246,108 @@ def _refusal(status: int, code: str, message: str, request_id: str, *, hop: str)
 _STATUS_CODES = {401: "upstream_unauthenticated", 403: "upstream_forbidden", 404: "not_found"}
 
 
-def _unavailable(message: str, request_id: str, *, hop: str, retry_after_s: float | None = None) -> Reply:
+def _unavailable(
+    message: str, request_id: str, *, hop: str, retry_after_s: float | None = None, fix: str = ""
+) -> Reply:
     seconds = max(1, math.ceil(retry_after_s)) if retry_after_s else DEFAULT_RETRY_AFTER_S
-    body = _error(503, "unavailable", message, request_id, hop=hop, retry_after_s=seconds)
+    fix = (
+        fix
+        or f"try again after {seconds} s; if it persists, check that {hop} is reachable from the function."
+    )
+    body = _error(503, "unavailable", message, request_id, hop=hop, retry_after_s=seconds, fix=fix)
     return Reply(503, body, {"Retry-After": str(seconds)})
+
+
+# Every other exception the SDKs on our paths raise, most specific first: (module, class) -> the
+# contract's status, code, hop and fix. A user's code or settings can cause each of them, so none
+# is a 500 "internal". (The federation's own failures are translated where they happen; these are
+# what reaches a function from an SDK directly, e.g. a custom supplier or credential.)
+_SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
+    ("google.auth.exceptions", "DefaultCredentialsError", 500, "misconfigured", "google.credentials",
+     "GOOGLE_APPLICATION_CREDENTIALS must be the path of a credential file (not the file's JSON), and the file "
+     "a service-account key or an external_account configuration."),
+    ("google.auth.exceptions", "TransportError", 503, "unavailable", "google", ""),
+    ("google.auth.exceptions", "TimeoutError", 503, "unavailable", "google", ""),
+    ("google.auth.exceptions", "MalformedError", 502, "upstream_error", "google",
+     "a Google token or response could not be parsed: a custom supplier must return the token itself (a JWT "
+     "string), not a response body."),
+    ("google.auth.exceptions", "ClientCertError", 500, "misconfigured", "google",
+     "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."),
+    ("google.auth.exceptions", "MutualTLSChannelError", 500, "misconfigured", "google",
+     "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."),
+    ("google.auth.exceptions", "InvalidValue", 500, "misconfigured", "google",
+     "a Google credential setting has an invalid value: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidType", 500, "misconfigured", "google",
+     "a Google credential setting has the wrong type: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidResource", 500, "misconfigured", "google",
+     "a Google credential names an invalid resource: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidOperation", 500, "misconfigured", "google",
+     "the Google credential cannot do this: check the credential configuration."),
+    ("google.auth.exceptions", "GoogleAuthError", 403, "federation_refused", "google",
+     "Google refused the credentials: run `federation doctor azure-to-google` for the failing hop."),
+    ("azure.identity", "CredentialUnavailableError", 500, "misconfigured", "azure.token",
+     "no Azure credential is available here: enable the managed identity, or set AZURE_CREDENTIAL_SOURCE and "
+     "its settings (see shared.settings)."),
+    ("azure.identity", "AuthenticationRequiredError", 500, "misconfigured", "azure.token",
+     "the Azure credential needs an interactive sign-in: use a managed identity or workload identity instead."),
+    ("azure.core.exceptions", "ClientAuthenticationError", 403, "federation_refused", "azure.token",
+     "Entra ID refused the credential: run `federation doctor` for the failing hop."),
+    ("azure.core.exceptions", "SerializationError", 502, "upstream_error", "azure",
+     "an Azure request or response could not be (de)serialized: see the message and the function's logs."),
+    ("azure.core.exceptions", "DeserializationError", 502, "upstream_error", "azure",
+     "an Azure request or response could not be (de)serialized: see the message and the function's logs."),
+    ("azure.core.exceptions", "AzureError", 502, "upstream_error", "azure",
+     "an Azure service answered in a way the function did not expect: see the message and the function's logs."),
+    ("msal.exceptions", "MsalError", 403, "federation_refused", "entra.token",
+     "Entra ID refused the token request: check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST."),
+    ("google.api_core.exceptions", "DuplicateCredentialArgs", 500, "misconfigured", "google.data",
+     "give the Google client either credentials or a credentials file, not both."),
+    ("google.api_core.exceptions", "AsyncRestUnsupportedParameterError", 500, "misconfigured", "google.data",
+     "a client option is not supported by the async REST transport: drop it or use the sync client."),
+    ("google.api_core.exceptions", "GoogleAPIError", 502, "upstream_error", "google.data",
+     "a Google API call failed: see the message and the function's logs."),
+    ("requests.exceptions", "SSLError", 503, "unavailable", "google",
+     "the TLS handshake failed: check the endpoint and the trusted CAs (REQUESTS_CA_BUNDLE)."),
+    ("requests.exceptions", "InvalidURL", 500, "misconfigured", "google",
+     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+    ("requests.exceptions", "URLRequired", 500, "misconfigured", "google",
+     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+    ("requests.exceptions", "MissingSchema", 500, "misconfigured", "google",
+     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+    ("requests.exceptions", "InvalidSchema", 500, "misconfigured", "google",
+     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+    ("requests.exceptions", "RequestException", 502, "upstream_error", "google",
+     "an HTTP exchange with a Google service failed: see the message and the function's logs."),
+    ("urllib3.exceptions", "ProxySchemeUnsupported", 500, "misconfigured", "google",
+     "the proxy URL's scheme is not supported: check HTTPS_PROXY / HTTP_PROXY."),
+    ("urllib3.exceptions", "LocationValueError", 500, "misconfigured", "google",
+     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+    ("urllib3.exceptions", "HTTPError", 503, "unavailable", "google", ""),
+    ("urllib3.exceptions", "HTTPWarning", 502, "upstream_error", "google",
+     "an HTTP exchange failed: see the message and the function's logs."),
+)  # fmt: skip
+
+
+def _sdk_reply(error: BaseException, request_id: str) -> Reply | None:
+    """The contract's reply for an SDK exception in :data:`_SDK_ERRORS`, or ``None``."""
+    for module_name, class_name, status, code, hop, fix in _SDK_ERRORS:
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        if not (isinstance(cls, type) and isinstance(error, cls)):
+            continue
+        message = f"{type(error).__name__}: {_first_line(error)}"
+        if status == 503:
+            return _unavailable(message, request_id, hop=hop, fix=fix)
+        return Reply(status, _error(status, code, message, request_id, hop=hop, fix=fix))
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    try:
+        text = str(error).strip()
+    except Exception:  # an exception whose __str__ needs attributes it was not given
+        text = ""
+    return (text.splitlines()[0] if text else "no detail")[:300]
 
 
 def _google_api_error(error: BaseException) -> BaseException | None:
@@ -252,8 +356,8 @@ def _google_api_error(error: BaseException) -> BaseException | None:
     if exceptions is None:
         return None
     if isinstance(error, exceptions.RetryError):
-        cause: BaseException | None = error.cause
-        return cause if isinstance(cause, exceptions.GoogleAPICallError) else _Timeout(str(error))
+        cause: BaseException | None = getattr(error, "_cause", None)
+        return cause if isinstance(cause, exceptions.GoogleAPICallError) else _Timeout(_first_line(error))
     return error if isinstance(error, exceptions.GoogleAPICallError) else None
 
 
