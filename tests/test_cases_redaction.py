@@ -24,7 +24,7 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import MISCONFIGURATIONS
 from shared import doctor, errors
-from shared.http import DATA_PLANE_FIXES
+from shared.functions.http import DATA_PLANE_FIXES
 from shared.redaction import REDACTED, redact
 from tests.conftest import FAST_RETRIES
 from tests.entrypoints import apply_settings

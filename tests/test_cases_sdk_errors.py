@@ -27,9 +27,9 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
 from shared.azure_to_google import google_credentials
+from shared.functions.http import error_reply
 from shared.google_id_tokens import MetadataIdTokens
 from shared.google_to_azure import GoogleFederatedCredential
-from shared.http import error_reply
 from tests.conftest import FAST_RETRIES
 from tests.entrypoints import apply_settings
 
