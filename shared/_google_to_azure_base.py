@@ -109,15 +109,15 @@ class GoogleToAzureBase(Generic[Holder]):
         }
         return token
 
-    def _translate(self, exc: Exception) -> Exception:
+    def _translate(self, exc: Exception, scopes: tuple[str, ...] = ()) -> Exception:
         """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged), final for the
         Azure SDK clients' retry policies (:func:`final_in_azure_pipelines`)."""
-        translated = self._translate_only(exc)
+        translated = self._translate_only(exc, scopes)
         if isinstance(translated, errors.FederationError):
             return final_in_azure_pipelines(translated)
         return translated
 
-    def _translate_only(self, exc: Exception) -> Exception:
+    def _translate_only(self, exc: Exception, scopes: tuple[str, ...]) -> Exception:
         if isinstance(exc, errors.FederationError):
             return exc
         if isinstance(exc, ClientAuthenticationError):
@@ -138,6 +138,8 @@ class GoogleToAzureBase(Generic[Holder]):
                     "client_id": self.settings.client_id,
                     "tenant_id": self.settings.tenant_id,
                     "assertion": ", ".join(f"{k}={claims[k]}" for k in ("iss", "sub", "aud") if k in claims),
+                    "resource": " ".join(scope.removesuffix("/.default") for scope in scopes) or "?",
+                    "scope": " ".join(scopes) or "?",
                 },
             )
         if isinstance(exc, AzureError):

@@ -76,7 +76,7 @@ class GoogleFederatedCredential(GoogleToAzureBase[TokenHolder[AccessTokenInfo]])
             try:
                 info = self._client.get_token_info(*scopes, options=options)
             except Exception as exc:
-                raise self._translate(exc) from None
+                raise self._translate(exc, scopes) from None
         return info, self._expires_at(info)
 
     def close(self) -> None:

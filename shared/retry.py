@@ -192,7 +192,9 @@ class RetryingRequest(transport.Request):
             retry=tenacity.retry_if_exception_type(google_exceptions.TransportError)
             | tenacity.retry_if_result(lambda response: getattr(response, "status", 0) in RETRYABLE_STATUS),
             before_sleep=log,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            # Out of attempts or time on a retryable answer: raise rather than hand it back, or
+            # google-auth's own loops (the metadata server's) would sleep and ask again.
+            retry_error_callback=lambda state: self._give_up(hop, state),
             reraise=True,
         )
         with tracing.hop(hop, url) as record:
@@ -204,6 +206,15 @@ class RetryingRequest(transport.Request):
             if record.status is not None and record.status >= 400:
                 record.outcome = "unavailable" if record.status in RETRYABLE_STATUS else "refused"
             return response
+
+    def _give_up(self, hop: str, state: tenacity.RetryCallState) -> Any:
+        """The last outcome, when retrying stops: an exception is re-raised (as the budget's error)."""
+        if state.outcome is None:
+            return None
+        response = state.outcome.result()  # re-raises the last attempt's exception
+        if getattr(response, "status", 0) in RETRYABLE_STATUS:
+            raise self._spent(hop, self.remaining())
+        return response
 
     def _spent(self, hop: str, remaining: float, cause: str = "") -> errors.UpstreamUnavailable:
         """The error for a hop with no attempts or time left in this request."""

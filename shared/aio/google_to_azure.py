@@ -78,14 +78,14 @@ class GoogleFederatedCredential(GoogleToAzureBase[AsyncTokenHolder[AccessTokenIn
             try:
                 assertion = await asyncio.to_thread(self._fresh_assertion)
             except errors.FederationError as exc:
-                raise self._translate(exc) from None
+                raise self._translate(exc, scopes) from None
             reset = _ASSERTION.set(assertion)
             try:
                 with tracing.hop("entra.token", self.token_endpoint):
                     try:
                         info = await self._client.get_token_info(*scopes, options=options)
                     except Exception as exc:
-                        raise self._translate(exc) from None
+                        raise self._translate(exc, scopes) from None
             finally:
                 _ASSERTION.reset(reset)
         return info, self._expires_at(info)

@@ -21,12 +21,15 @@ import time
 from typing import TextIO
 
 from shared.doctor import checks as doctor
+from shared.functions.http import error_reply
+from shared.redaction import redact
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
+    err = err or sys.stderr
     parser = argparse.ArgumentParser(prog="federation", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("doctor", help="check every hop, show the claims that matter, name the fix")
@@ -50,7 +53,27 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.command == "doctor":
         expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
         return _doctor(args.direction, expected, as_json=args.json, out=out)
-    return _token(args.direction, args.scope, out=out)
+    try:
+        return _token(args.direction, args.scope, out=out)
+    except Exception as exc:  # one clear error, as doctor gives it: hop, what happened, the fix; exit 1
+        err.write(_failure(exc))
+        return 1
+
+
+def _failure(exc: Exception) -> str:
+    """``exc`` as doctor shows a failed hop (classified as the functions classify it), for stderr."""
+    error = dict(error_reply(exc, request_id="token").body["error"])
+    detail = str(error["message"])
+    if error["code"] == "internal":
+        detail = f"{type(exc).__name__}: {redact(str(exc))}"
+    lines = [f"token: FAIL {error.get('hop') or 'settings'}: {detail}"]
+    if error.get("settings"):
+        lines.append(f"  settings: {', '.join(error['settings'])}")
+    if error.get("upstream_code"):
+        lines.append(f"  upstream: {error['upstream_code']}")
+    if error.get("fix"):
+        lines.append(f"  fix: {error['fix']}")
+    return "\n".join(lines) + "\n"
 
 
 def _quiet_logs(*, verbose: bool) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors.base import EntraRefusal, FederationError, UpstreamUnavailable, json_body
@@ -14,6 +14,10 @@ from shared.errors.base import EntraRefusal, FederationError, UpstreamUnavailabl
 class _Aadsts:
     meaning: str
     fix: str
+    fix_at: Mapping[str, str] = field(default_factory=dict)  # a hop's own fix, where the direction matters
+
+    def fix_for(self, hop: str) -> str:
+        return self.fix_at.get(hop, self.fix)
 
 
 # What each AADSTS code means for this federation, and what to change. ``{client_id}``,
@@ -78,9 +82,17 @@ AADSTS: dict[int, _Aadsts] = {
         "configure a credential source (GOOGLE_ID_TOKEN_SOURCE, or AZURE_CLIENT_SECRET for local development).",
     ),
     500011: _Aadsts(
-        "the resource {resource} has no service principal in the tenant",
-        "for Azure -> Google, AZURE_TOKEN_AUDIENCE must be the identifier URI of the audience app, and the app "
-        "needs a service principal in the tenant; for an Azure SDK scope, use '<resource>/.default'.",
+        "the resource {resource} has no service principal in tenant {tenant_id}",
+        "request a scope '<resource>/.default' of a resource that exists in the tenant.",
+        fix_at={
+            # Azure -> Google: the managed identity asked for AZURE_TOKEN_AUDIENCE.
+            "azure.msi": "AZURE_TOKEN_AUDIENCE must be the identifier URI (api://...) of the audience app, and "
+            "the app needs a service principal in the tenant; now {resource}.",
+            # Google -> Azure: the scope a client (or `federation token --scope`) asked for.
+            "entra.token": "the scope {scope} names no resource in tenant {tenant_id}: ask for a resource that "
+            "exists there (Blob Storage: https://storage.azure.com/.default); your own API needs a service "
+            "principal in the tenant (az ad sp create --id <app-id>).",
+        },
     ),
     70011: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
     1002012: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
@@ -121,7 +133,7 @@ def entra_refusal(
             short or "Entra ID is unavailable", hop=hop, code=_aadsts(code), status=status
         )
     entry = AADSTS.get(code) if code is not None else None
-    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", "resource": "?", **context}
+    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", "resource": "?", "scope": "?", **context}
     if entry is None:
         return EntraRefusal(
             short or "Entra ID refused the token request",
@@ -134,7 +146,7 @@ def entra_refusal(
     return EntraRefusal(
         f"Entra ID: {entry.meaning.format_map(values)}. Upstream said: {short}",
         hop=hop,
-        fix=entry.fix.format_map(values),
+        fix=entry.fix_for(hop).format_map(values),
         code=_aadsts(code),
         status=status,
         correlation_id=correlation,
