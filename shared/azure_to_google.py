@@ -48,9 +48,12 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
     ``oid``, ``aud``) are kept; the token is not.
     """
 
-    def __init__(self, credential: TokenCredential, audience: str) -> None:
+    def __init__(
+        self, credential: TokenCredential, audience: str, audience_setting: str = "AZURE_TOKEN_AUDIENCE"
+    ) -> None:
         self.credential = credential
         self.scope = scope_for(audience)
+        self.audience_setting = audience_setting  # what a fix names: the variable, or a credential file
         self.last_claims: dict[str, Any] = {}
 
     def get_subject_token(self, context: Any, request: Any) -> str:
@@ -64,7 +67,7 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         except errors.FederationError:
             raise
         except ClientAuthenticationError as exc:
-            raise _azure_source_error(exc, self.scope) from None
+            raise _azure_source_error(exc, self.scope, self.credential, self.audience_setting) from None
         except AzureError as exc:
             raise errors.UpstreamUnavailable(
                 f"the Azure token request failed: {type(exc).__name__}", hop=azure_hop(self.credential)
@@ -95,21 +98,31 @@ def azure_hop(credential: TokenCredential) -> str:
     return "azure.token"
 
 
-def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.FederationError:
-    """Translate a managed identity / Entra refusal of the Azure token request."""
+def _azure_source_error(
+    exc: ClientAuthenticationError, scope: str, credential: TokenCredential, audience_setting: str
+) -> errors.FederationError:
+    """Translate a refusal of the Azure token request, at the hop the credential called: the managed
+    identity endpoint, or Entra itself (workload identity, client secret)."""
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
     body = _response_text(response)
     text = str(exc.message or exc)
+    hop = azure_hop(credential)
     if "AADSTS" in body or "AADSTS" in text:
         return errors.entra_refusal(
             body,
             status=status,
-            context={"client_id": "AZURE_CLIENT_ID", "resource": scope.removesuffix("/.default")},
+            context={
+                "client_id": "AZURE_CLIENT_ID",
+                "resource": scope.removesuffix("/.default"),
+                "scope": scope,
+                "source": type(credential).__name__,
+                "audience_setting": audience_setting,
+            },
             fallback=text[text.index("AADSTS") :]
             if "AADSTS" in text
             else text,  # not azure-identity's prefix
-            hop="azure.msi",
+            hop="azure.msi" if hop == "azure.token" else hop,
         )
     if status is not None and status in RETRYABLE_STATUS:
         return errors.UpstreamUnavailable(
@@ -120,7 +133,7 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
         hop="azure.msi",
         fix=(
             "on Functions/App Service enable the identity (IDENTITY_ENDPOINT must be set); for a user-assigned "
-            "identity set AZURE_CLIENT_ID to its client ID; AZURE_TOKEN_AUDIENCE must be an application ID URI "
+            f"identity set AZURE_CLIENT_ID to its client ID; {audience_setting} must be an application ID URI "
             "that exists in the tenant."
         ),
         status=status,
@@ -242,6 +255,9 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
             "provider": self._settings.provider,
             "azure_audience": self._settings.azure_audience,
             "subject_claims": ", ".join(f"{k}={claims[k]}" for k in ("tid", "oid", "sub") if k in claims),
+            "token_aud": str(claims.get("aud", "?")),
+            "token_version": "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1",
+            "audience_setting": self._settings.audience_setting,
             "service_account": self._settings.service_account or "",
             "principal": f"{self._settings.pool_principal_prefix}/subject/{subject}",
             "role": "roles/iam.workloadIdentityUser",
@@ -274,7 +290,9 @@ def google_credentials(
     """
     settings = settings or AzureToGoogleSettings.from_env()
     supplier = AzureSubjectTokenSupplier(
-        azure_credential or azure_sources.azure_credential(settings), settings.azure_audience
+        azure_credential or azure_sources.azure_credential(settings),
+        settings.azure_audience,
+        settings.audience_setting,
     )
     impersonation_options = (
         {"token_lifetime_seconds": settings.service_account_token_lifetime_s}

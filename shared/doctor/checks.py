@@ -132,16 +132,13 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         from shared.azure_to_google import AzureSubjectTokenSupplier
 
         value = state["settings"]
-        supplier = AzureSubjectTokenSupplier(azure_credential(value), value.azure_audience)
+        supplier = AzureSubjectTokenSupplier(
+            azure_credential(value), value.azure_audience, value.audience_setting
+        )
         state["azure_token"] = token = supplier.get_subject_token(None, None)
         claims = claims_of(token)
-        acceptable = {value.azure_audience, value.azure_audience.removeprefix("api://")}
-        if claims.get("aud") not in acceptable:
-            raise Mismatch(
-                "azure.token",
-                f"the token's aud is {claims.get('aud')!r}, not AZURE_TOKEN_AUDIENCE {value.azure_audience!r}",
-                "request the token for the audience the pool provider allows (AZURE_TOKEN_AUDIENCE).",
-            )
+        # No judgement of aud here: the function makes none, STS does (next step). A v2 token's aud is the
+        # audience app's client ID whatever identifier URI was asked for, and that works if the provider allows it.
         principal = expected.get("function_app_principal_id")
         if principal and claims.get("oid") != principal:
             raise Mismatch(
@@ -158,6 +155,12 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
                 f"set AZURE_TOKEN_AUDIENCE to {audience}.",
             )
         version = "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1"
+        if version == "v2":
+            return (
+                f"a v2 token from {type(supplier.credential).__name__}: the provider's issuer must be "
+                f"{claims.get('iss')} and its allowed_audiences must include the app's client ID {claims.get('aud')}",
+                claims,
+            )
         return (
             f"a {version} token from {type(supplier.credential).__name__}; the provider's issuer must be {claims.get('iss')}",
             claims,

@@ -16,8 +16,9 @@ class _Aadsts:
     fix: str
     fix_at: Mapping[str, str] = field(default_factory=dict)  # a hop's own fix, where the direction matters
 
-    def fix_for(self, hop: str) -> str:
-        return self.fix_at.get(hop, self.fix)
+    def fix_for(self, hop: str, source: str = "") -> str:
+        """The fix for the credential ``source`` (its class name), else for ``hop``, else the general one."""
+        return self.fix_at.get(source) or self.fix_at.get(hop, self.fix)
 
 
 # What each AADSTS code means for this federation, and what to change. ``{client_id}``,
@@ -62,6 +63,13 @@ AADSTS: dict[int, _Aadsts] = {
         "the client assertion is outside its valid time range",
         "a stale or future-dated Google ID token: fetch a fresh one per request (this library does) and "
         "check the machine's clock.",
+        fix_at={
+            # Azure -> Google on AKS: azure-identity reads AZURE_FEDERATED_TOKEN_FILE as the assertion.
+            "WorkloadIdentityCredential": "the token in AZURE_FEDERATED_TOKEN_FILE has expired and nothing "
+            "rewrote the file: on AKS the kubelet refreshes the projected service account token (check the "
+            "pod's azure.workload.identity/use label and its projected token volume); elsewhere write a fresh "
+            "token to the file before the old one expires.",
+        },
     ),
     50027: _Aadsts(
         "the client assertion is not a valid JWT",
@@ -86,7 +94,7 @@ AADSTS: dict[int, _Aadsts] = {
         "request a scope '<resource>/.default' of a resource that exists in the tenant.",
         fix_at={
             # Azure -> Google: the managed identity asked for AZURE_TOKEN_AUDIENCE.
-            "azure.msi": "AZURE_TOKEN_AUDIENCE must be the identifier URI (api://...) of the audience app, and "
+            "azure.msi": "{audience_setting} must be the identifier URI (api://...) of the audience app, and "
             "the app needs a service principal in the tenant; now {resource}.",
             # Google -> Azure: the scope a client (or `federation token --scope`) asked for.
             "entra.token": "the scope {scope} names no resource in tenant {tenant_id}: ask for a resource that "
@@ -133,7 +141,16 @@ def entra_refusal(
             short or "Entra ID is unavailable", hop=hop, code=_aadsts(code), status=status
         )
     entry = AADSTS.get(code) if code is not None else None
-    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", "resource": "?", "scope": "?", **context}
+    values = {
+        "client_id": "?",
+        "tenant_id": "?",
+        "assertion": "?",
+        "resource": "?",
+        "scope": "?",
+        "source": "",
+        "audience_setting": "AZURE_TOKEN_AUDIENCE",
+        **context,
+    }
     if entry is None:
         return EntraRefusal(
             short or "Entra ID refused the token request",
@@ -146,7 +163,7 @@ def entra_refusal(
     return EntraRefusal(
         f"Entra ID: {entry.meaning.format_map(values)}. Upstream said: {short}",
         hop=hop,
-        fix=entry.fix_for(hop).format_map(values),
+        fix=entry.fix_for(hop, values["source"]).format_map(values),
         code=_aadsts(code),
         status=status,
         correlation_id=correlation,

@@ -25,9 +25,19 @@ def sts_refusal(
     lower = description.lower()
     provider = context.get("provider", "the workload identity provider")
     claims = context.get("subject_claims", "")
-    if "audience" in lower and "id token" in lower:
+    setting = context.get("audience_setting") or "AZURE_TOKEN_AUDIENCE"
+    if "audience" in lower and "id token" in lower and context.get("token_version") == "v2":
+        # A v2 access token's aud is the resource app's client ID, whatever identifier URI was asked for
+        # (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference, "aud").
+        aud = context.get("token_aud", "?")
         fix = (
-            f"request the Azure token for one of the provider's allowed audiences: set AZURE_TOKEN_AUDIENCE "
+            f"the Azure token is a v2 token (the audience app's requested_access_token_version is 2): its aud is "
+            f"the app's client ID {aud}, never an api:// URI; add {aud} to the provider's allowed_audiences "
+            "(or set the app to v1 tokens, whose aud is the identifier URI asked for)."
+        )
+    elif "audience" in lower and "id token" in lower:
+        fix = (
+            f"request the Azure token for one of the provider's allowed audiences: set {setting} "
             f"(now {context.get('azure_audience', '?')}) or add it to the provider's allowed_audiences."
         )
     elif "audience" in lower or error == "invalid_target":

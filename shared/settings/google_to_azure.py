@@ -24,7 +24,7 @@ from shared.settings.common import (
     read_variables,
     tenant_problems,
 )
-from shared.settings.external_account import file_type
+from shared.settings.external_account import credential_file_problem, file_type
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,17 @@ class GoogleToAzureSettings:
                     f"the federated credential's audience, normally {TOKEN_EXCHANGE_AUDIENCE}",
                 )
             )
-        if self.id_token_source == "key_file":
+        file_problem = credential_file_problem(self.key_file) if self.key_file else None
+        if file_problem and (
+            self.id_token_source == "key_file" or (self.key_file or "").lstrip().startswith("{")
+        ):
+            problems.append(
+                (
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    f"for key_file: the path of a service-account JSON key file; {file_problem}",
+                )
+            )
+        elif self.id_token_source == "key_file":
             kind = file_type(self.key_file) if self.key_file else None
             if kind != "service_account":
                 problems.append(
