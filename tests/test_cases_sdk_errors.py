@@ -127,7 +127,7 @@ def instance(cls: type[BaseException]) -> BaseException:
     for args in (("the upstream said no",), ()):
         try:
             return cls(*args)
-        except Exception:  # try the next signature
+        except Exception:  # noqa: S112 - try the next signature
             continue
     error = cls.__new__(cls)
     Exception.__init__(error, "the upstream said no")
