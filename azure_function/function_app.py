@@ -130,7 +130,7 @@ def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpRes
         status=reply.status,
         latency_s=time.perf_counter() - started,
         request_id=request_id,
-        error=reply.error,
+        error=reply.log_fields,
     )
     return _response(reply, request_id)
 

@@ -72,7 +72,7 @@ def list_blobs(request: flask.Request) -> flask.Response:
         status=reply.status,
         latency_s=time.perf_counter() - started,
         request_id=request_id,
-        error=reply.error,
+        error=reply.log_fields,
         extra=trace_fields(request.headers.get("traceparent"), request.headers.get("X-Cloud-Trace-Context")),
     )
     headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}

@@ -84,7 +84,7 @@ def run(
             verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
             break
         except Exception as exc:  # every failure becomes a verdict, classified as the functions do
-            error = dict(error_reply(exc, request_id="doctor").body["error"])
+            error = dict(error_reply(exc, request_id="doctor").log_fields or {})
             detail = str(error["message"])
             if error["code"] == "internal":  # doctor is run by the operator: say what it was
                 detail = f"{type(exc).__name__}: {redact(str(exc))}"

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
 
 def _failure(exc: Exception) -> str:
     """``exc`` as doctor shows a failed hop (classified as the functions classify it), for stderr."""
-    error = dict(error_reply(exc, request_id="token").body["error"])
+    error = dict(error_reply(exc, request_id="token").log_fields or {})
     detail = str(error["message"])
     if error["code"] == "internal":
         detail = f"{type(exc).__name__}: {redact(str(exc))}"

@@ -15,12 +15,27 @@ into a Flask or an Azure Functions response. The contract:
 =====  ===========================================================================================
 
 Bodies are ``{"error": {"status", "code", "message", ...}}``; never a traceback, never a token.
+
+**What a caller is shown** (``FEDERATION_ERROR_DETAIL``, read per reply):
+
+* ``full`` (the default): code, hop, the upstream's code, the fix, and the message: upstream text
+  cut to :data:`MAX_SHOWN` characters, with evaluator dumps and claim dictionaries removed. The
+  fix names tenant and object IDs and ``principal://`` members: internal identifiers, not
+  secrets, and what the person fixing it needs. The default because both triggers require
+  authentication (a function key; Cloud Run's invoker role), so the caller is an operator or a
+  trusted service.
+* ``minimal``: status, code, hop, request ID (and ``Retry-After`` / the bad parameter): for a
+  function that untrusted callers can reach. Everything else is in the log line of that request ID.
+
+Either way the full detail (redacted) goes to the function's log with the request ID
+(:attr:`Reply.log_fields`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -62,6 +77,7 @@ class Reply:
     status: int
     body: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    logged: Mapping[str, Any] | None = field(default=None, compare=False)  # the full error, for the log
 
     def json(self) -> str:
         return json.dumps(self.body, default=str, separators=(",", ":"))
@@ -75,6 +91,11 @@ class Reply:
     @property
     def error_code(self) -> str | None:
         return str(self.error["code"]) if self.error else None
+
+    @property
+    def log_fields(self) -> Mapping[str, Any] | None:
+        """The error as the function's log records it: in full (redacted), whatever the caller was shown."""
+        return self.logged if self.logged is not None else self.error
 
 
 class BadParameter(ValueError):
@@ -166,8 +187,53 @@ def method_not_allowed(method: str, allowed: Sequence[str], *, request_id: str) 
     )
 
 
-def error_reply(error: BaseException, *, request_id: str) -> Reply:
-    """The reply for anything an entrypoint raised, by the contract in the module docstring."""
+ERROR_DETAIL_ENV = "FEDERATION_ERROR_DETAIL"
+ERROR_DETAILS = ("full", "minimal")
+MAX_SHOWN = 500  # characters of upstream text a caller is shown
+_MINIMAL_FIELDS = ("status", "code", "hop", "request_id", "retry_after_s", "parameter")
+# Where an upstream's text turns into its internals: a CEL evaluator's activation, a traceback.
+_DUMP = re.compile(
+    r"\s*[(\[]?\s*\(?in activation|Activation\(|NameContainer\(|Referent\(|Traceback \(most recent"
+)
+# A dictionary of token claims (``{'iss': ..., 'sub': ...}``), as evaluators and SDKs print them.
+_CLAIMS = re.compile(r"\{[^{}]*[\"'](?:iss|sub|aud|tid|oid|azp|appid|email)[\"']\s*:[^{}]*\}")
+
+
+def error_detail(environ: Mapping[str, str] | None = None) -> str:
+    """``FEDERATION_ERROR_DETAIL``: ``full`` (default) or ``minimal``; anything else shows the minimum."""
+    value = (os.environ if environ is None else environ).get(
+        ERROR_DETAIL_ENV, "full"
+    ).strip().lower() or "full"
+    return value if value in ERROR_DETAILS else "minimal"
+
+
+def shown_text(text: str, limit: int = MAX_SHOWN) -> str:
+    """Upstream ``text`` as a caller may see it: no evaluator dump, no claims, at most ``limit`` characters."""
+    dump = _DUMP.search(text)
+    if dump:
+        text = text[: dump.start()].rstrip(" ,;:(") + " (evaluator detail in the function's log)"
+    text = _CLAIMS.sub("{claims}", text)
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def error_reply(error: BaseException, *, request_id: str, detail: str | None = None) -> Reply:
+    """The reply for anything an entrypoint raised, by the contract in the module docstring, shown at
+    ``detail`` (default :func:`error_detail`); :attr:`Reply.log_fields` keeps the full error."""
+    reply = _reply_for(error, request_id=request_id)
+    full = reply.error
+    if full is None:
+        return reply
+    level = detail or error_detail()
+    if level == "minimal":
+        shown = {key: full[key] for key in _MINIMAL_FIELDS if key in full}
+    else:
+        shown = {key: shown_text(value) if isinstance(value, str) else value for key, value in full.items()}
+    return Reply(reply.status, {"error": shown}, reply.headers, logged=full)
+
+
+def _reply_for(error: BaseException, *, request_id: str) -> Reply:
     if isinstance(error, BadParameter):
         body = _error(400, "invalid_parameter", str(error), request_id, parameter=error.parameter)
         return Reply(400, body)
