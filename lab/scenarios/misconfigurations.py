@@ -20,7 +20,7 @@ from typing import cast
 
 from lab.core.keys import GOOGLE
 from lab.core.runtime import Lab
-from lab.core.topology import IamBinding, RoleAssignment, WorkloadIdentityPoolProvider
+from lab.core.topology import Application, IamBinding, RoleAssignment, Tenant, WorkloadIdentityPoolProvider
 from lab.hosting.functions import RunningLab, cloud_function_settings, function_app_settings
 
 CLOUD_FUNCTION = "cloud_function"
@@ -180,6 +180,35 @@ def _expired_federated_token_file(lab: RunningLab) -> Settings:
     }
 
 
+SECOND_TENANT = "6c1b7a2e-3f4d-4e8b-9a0c-5d2e1f3a4b6c"
+SECOND_TENANT_APP = "b7e2c9d1-4a6f-4c3e-8d1b-2f5a7c9e0d34"
+
+
+def add_second_tenant(lab: Lab) -> dict[str, str]:
+    """A second directory with an app that trusts the Cloud Function's service account and holds Storage
+    Blob Data Reader on the container; the storage account stays in the first tenant. Returns the Cloud
+    Function settings that sign in there."""
+    topology = lab.topology_now()
+    reader = next(a for a in topology.applications if a.client_id == _blob_reader(lab))
+    app = Application(
+        tenant_id=SECOND_TENANT,
+        display_name="partner-blob-reader",
+        client_id=SECOND_TENANT_APP,
+        service_principal_object_id="c3d4e5f6-0718-4a2b-9c3d-4e5f60718293",
+        federated_identity_credentials=reader.federated_identity_credentials,
+    )
+    scope = topology.role_assignments[0].scope
+    lab.break_topology(
+        tenants=[*topology.tenants, Tenant(SECOND_TENANT, "Fabrikam (lab)")],
+        applications=[*topology.applications, app],
+        role_assignments=[
+            *topology.role_assignments,
+            RoleAssignment(scope, "Storage Blob Data Reader", app.service_principal_object_id),
+        ],
+    )
+    return {"AZURE_TENANT_ID": SECOND_TENANT, "AZURE_CLIENT_ID": SECOND_TENANT_APP}
+
+
 def _wrong_client_secret(lab: RunningLab) -> Settings:
     developer = next(a for a in lab.topology.applications if a.password)
     return {
@@ -200,7 +229,7 @@ MISCONFIGURATIONS: tuple[Misconfiguration, ...] = (
         "(`gcloud iam service-accounts describe … --format='value(uniqueId)'`).",
         403,
         "entra.token",
-        "AADSTS70021",
+        "AADSTS700213",
         ("unique ID", "sub="),
         break_topology=_fic_subject_is_email,
     ),
@@ -500,5 +529,18 @@ MISCONFIGURATIONS: tuple[Misconfiguration, ...] = (
         "AADSTS7000215",
         ("AZURE_CLIENT_SECRET",),
         settings=_wrong_client_secret,
+    ),
+    Misconfiguration(
+        "storage-in-another-tenant",
+        CLOUD_FUNCTION,
+        "The app registration is in another tenant than the storage account (its role assignment made there)",
+        "Sign in to the storage account's tenant: `AZURE_TENANT_ID` must be that tenant, and the app registration "
+        "(or its service principal) must be there.",
+        401,
+        "azure.data",
+        "InvalidAuthenticationInfo",
+        ("AZURE_TENANT_ID", "Issuer validation failed"),
+        break_topology=add_second_tenant,
+        settings=lambda lab: {"AZURE_TENANT_ID": SECOND_TENANT, "AZURE_CLIENT_ID": SECOND_TENANT_APP},
     ),
 )

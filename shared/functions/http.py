@@ -58,8 +58,9 @@ DATA_PLANE_FIXES = {
     "take a few minutes to apply.",
     "AuthorizationFailure": "the storage account's network rules or a deny assignment block this identity: "
     "allow the function's egress or grant 'Storage Blob Data Reader'.",
-    "InvalidAuthenticationInfo": "Azure Storage did not accept the token: the app registration must be in the "
-    "storage account's tenant (AZURE_TENANT_ID) and the token's audience https://storage.azure.com.",
+    "InvalidAuthenticationInfo": "Azure Storage did not accept the token: it must be issued by the storage "
+    "account's tenant (AZURE_TENANT_ID names the tenant the app registration signs in to) for the audience "
+    "https://storage.azure.com.",
     "ContainerNotFound": "no such container in the storage account: check the 'container' parameter or "
     "AZURE_STORAGE_CONTAINER.",
     # BigQuery (error reason)
@@ -278,6 +279,10 @@ def _azure_data_plane(error: HttpResponseError, request_id: str) -> Reply:
     code = str(getattr(error, "error_code", None) or getattr(error, "reason", None) or status)
     text = getattr(error, "message", None) or ""
     message = text.splitlines()[0] if text else f"HTTP {status}"
+    # Storage says why it refused authentication in AuthenticationErrorDetail ("Issuer validation failed.").
+    why = re.search(r"(?im)^\s*AuthenticationErrorDetail:\s*(.+)$", text)
+    if why:
+        message = f"{message} {why.group(1).strip()}"
     if status in (408, 429) or status >= 500 or status == 0:
         response: Any = getattr(error, "response", None)
         retry_after = response.headers.get("Retry-After") if response is not None else None
