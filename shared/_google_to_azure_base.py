@@ -23,6 +23,7 @@ from shared.google_id_tokens import GoogleIdTokenSupplier, id_token_supplier
 from shared.refresh import RefreshTiming
 from shared.retry import RetryingRequest, azure_retry_kwargs
 from shared.settings import GoogleToAzureSettings
+from shared.settings.common import token_exchange_audience
 
 Holder = TypeVar("Holder")
 HolderKey = tuple[tuple[str, ...], str | None, bool]
@@ -140,6 +141,7 @@ class GoogleToAzureBase(Generic[Holder]):
                     "assertion": ", ".join(f"{k}={claims[k]}" for k in ("iss", "sub", "aud") if k in claims),
                     "resource": " ".join(scope.removesuffix("/.default") for scope in scopes) or "?",
                     "scope": " ".join(scopes) or "?",
+                    "token_exchange_audience": token_exchange_audience(self.settings.authority_host),
                 },
             )
         if isinstance(exc, AzureError):

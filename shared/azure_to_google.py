@@ -256,6 +256,7 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
             "azure_audience": self._settings.azure_audience,
             "subject_claims": ", ".join(f"{k}={claims[k]}" for k in ("tid", "oid", "sub") if k in claims),
             "token_aud": str(claims.get("aud", "?")),
+            "token_iss": str(claims.get("iss", "")),
             "token_version": "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1",
             "audience_setting": self._settings.audience_setting,
             "service_account": self._settings.service_account or "",

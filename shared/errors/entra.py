@@ -44,8 +44,8 @@ AADSTS: dict[int, _Aadsts] = {
     ),
     700212: _Aadsts(
         "no federated identity credential on app {client_id} accepts the assertion's audience ({assertion})",
-        "set GOOGLE_ID_TOKEN_AUDIENCE to the federated credential's audience (normally "
-        "api://AzureADTokenExchange).",
+        "set GOOGLE_ID_TOKEN_AUDIENCE to the federated credential's audience (in this cloud normally "
+        "{token_exchange_audience}).",
     ),
     700213: _Aadsts(
         "no federated identity credential on app {client_id} matches the assertion's subject ({assertion})",
@@ -149,6 +149,7 @@ def entra_refusal(
         "scope": "?",
         "source": "",
         "audience_setting": "AZURE_TOKEN_AUDIENCE",
+        "token_exchange_audience": "api://AzureADTokenExchange",
         **context,
     }
     if entry is None:

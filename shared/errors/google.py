@@ -47,8 +47,14 @@ def sts_refusal(
             f"(the project number, not the ID); now {provider}."
         )
     elif "issuer" in lower:
+        # The token's own iss, not the public cloud's hosts: sovereign clouds issue from their own
+        # (e.g. https://sts.chinacloudapi.cn/<tenant>/ for v1 tokens in Azure China).
+        iss = context.get("token_iss") or ""
         fix = (
-            "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
+            f"set the provider's issuer_uri to exactly {iss} (this token's issuer: a {context.get('token_version')} "
+            "token; the audience app's accessTokenAcceptedVersion decides: v1 by default, v2 if set to 2)."
+            if iss
+            else "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
             "https://sts.windows.net/<tenant-id>/, v2 tokens https://login.microsoftonline.com/<tenant-id>/v2.0 "
             "(the app registration's accessTokenAcceptedVersion decides)."
         )
