@@ -18,8 +18,9 @@ from google.auth.transport.requests import Request
 from msal import TokenCache
 
 from shared import errors
-from shared.azure_sources import is_microsoft_authority
+from shared.azure_credential import is_microsoft_authority
 from shared.google_id_tokens import GoogleIdTokenSupplier, id_token_supplier
+from shared.redaction import claims_text, shown_claims
 from shared.refresh import RefreshTiming
 from shared.retry import RetryingRequest, azure_retry_kwargs
 from shared.settings import GoogleToAzureSettings
@@ -69,6 +70,10 @@ class GoogleToAzureBase(Generic[Holder]):
         kwargs.update(overrides)
         return kwargs
 
+    def token_holder(self, *scopes: str, options: TokenRequestOptions | None = None) -> Holder:
+        """What holds the Entra token for ``scopes``: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder(scopes, options)
+
     def _holder(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> Holder:
         options = options or {}
         key: HolderKey = (scopes, options.get("tenant_id"), bool(options.get("enable_cae")))
@@ -98,16 +103,14 @@ class GoogleToAzureBase(Generic[Holder]):
                 hop="gcp.id_token",
                 fix="fix the ID token supplier (id_tokens=...) or use GOOGLE_ID_TOKEN_SOURCE's built-in sources.",
             ) from None
-        claims = errors.jwt_claims(
+        errors.jwt_claims(  # a JWT, or an error naming the supplier
             token,
             hop="gcp.id_token",
             what=f"the Google ID token supplier {type(self.id_tokens).__name__}",
             fix="a GoogleIdTokenSupplier must return the ID token itself (a JWT string starting 'eyJ'), not the "
             'generateIdToken or metadata response body ({"token": ...}) or bytes.',
         )
-        self.last_assertion_claims = {
-            k: claims[k] for k in ("iss", "sub", "aud", "exp", "email") if k in claims
-        }
+        self.last_assertion_claims = shown_claims(token)
         return token
 
     def _translate(self, exc: Exception, scopes: tuple[str, ...] = ()) -> Exception:
@@ -122,23 +125,13 @@ class GoogleToAzureBase(Generic[Holder]):
         if isinstance(exc, errors.FederationError):
             return exc
         if isinstance(exc, ClientAuthenticationError):
-            response = exc.response
-            body = ""
-            if response is not None:
-                try:
-                    body = str(response.text())
-                except Exception:  # no readable body
-                    body = ""
-            status = response.status_code if response is not None else None
             claims = self.last_assertion_claims
-            return errors.entra_refusal(
-                body,
-                status=status,
-                fallback=str(exc.message or ""),
+            return errors.entra_refusal_of(
+                exc,
                 context={
                     "client_id": self.settings.client_id,
                     "tenant_id": self.settings.tenant_id,
-                    "assertion": ", ".join(f"{k}={claims[k]}" for k in ("iss", "sub", "aud") if k in claims),
+                    "assertion": claims_text(claims, ("iss", "sub", "aud")),
                     "resource": " ".join(scope.removesuffix("/.default") for scope in scopes) or "?",
                     "scope": " ".join(scopes) or "?",
                     "token_exchange_audience": token_exchange_audience(self.settings.authority_host),

@@ -25,10 +25,11 @@ from google.auth import credentials as google_credentials_base
 from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
 
-from shared import azure_sources, errors, tracing
-from shared.redaction import package_logger
+from shared import azure_credential as azure_credentials
+from shared import errors, tracing
+from shared.redaction import claims_text, package_logger, shown_claims
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
-from shared.retry import RETRYABLE_STATUS, RetryingRequest, deadline_scope, hop_of
+from shared.retry import RetryingRequest, deadline_scope, hop_of
 from shared.settings import AzureToGoogleSettings
 
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -78,13 +79,13 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 hop="azure.token",
                 fix="check the machine's clock.",
             )
-        claims = errors.jwt_claims(
+        errors.jwt_claims(  # a JWT, or an error naming the credential
             token.token,
             hop="azure.token",
             what=f"the Azure credential {type(self.credential).__name__}",
             fix="an azure_credential must return an Entra access token (a JWT) in AccessToken.token.",
         )
-        self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
+        self.last_claims = shown_claims(token.token)
         return str(token.token)
 
 
@@ -105,13 +106,11 @@ def _azure_source_error(
     identity endpoint, or Entra itself (workload identity, client secret)."""
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
-    body = _response_text(response)
     text = str(exc.message or exc)
     hop = azure_hop(credential)
-    if "AADSTS" in body or "AADSTS" in text:
-        return errors.entra_refusal(
-            body,
-            status=status,
+    if "AADSTS" in errors.body_text(response) or "AADSTS" in text:
+        return errors.entra_refusal_of(
+            exc,
             context={
                 "client_id": "AZURE_CLIENT_ID",
                 "resource": scope.removesuffix("/.default"),
@@ -124,7 +123,7 @@ def _azure_source_error(
             else text,  # not azure-identity's prefix
             hop="azure.msi" if hop == "azure.token" else hop,
         )
-    if status is not None and status in RETRYABLE_STATUS:
+    if status is not None and status in errors.RETRYABLE_STATUS:
         return errors.UpstreamUnavailable(
             f"the managed identity endpoint answered {status}", hop="azure.msi", status=status
         )
@@ -138,15 +137,6 @@ def _azure_source_error(
         ),
         status=status,
     )
-
-
-def _response_text(response: Any) -> str:
-    if response is None:
-        return ""
-    try:
-        return str(response.text())
-    except Exception:  # a response without a readable body
-        return ""
 
 
 class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProject):
@@ -177,6 +167,11 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
     def settings(self) -> AzureToGoogleSettings:
         """The validated settings these credentials were built from."""
         return self._settings
+
+    @property
+    def token_holder(self) -> TokenHolder[tuple[str, datetime.datetime]]:
+        """What holds the federated token: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder
 
     @property
     def service_account_email(self) -> str | None:
@@ -254,7 +249,7 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         return {
             "provider": self._settings.provider,
             "azure_audience": self._settings.azure_audience,
-            "subject_claims": ", ".join(f"{k}={claims[k]}" for k in ("tid", "oid", "sub") if k in claims),
+            "subject_claims": claims_text(claims, ("tid", "oid", "sub")),
             "token_aud": str(claims.get("aud", "?")),
             "token_iss": str(claims.get("iss", "")),
             "token_version": "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1",
@@ -291,7 +286,7 @@ def google_credentials(
     """
     settings = settings or AzureToGoogleSettings.from_env()
     supplier = AzureSubjectTokenSupplier(
-        azure_credential or azure_sources.azure_credential(settings),
+        azure_credential or azure_credentials.azure_credential(settings),
         settings.azure_audience,
         settings.audience_setting,
     )

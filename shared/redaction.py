@@ -18,14 +18,19 @@ or when it is the *value of a credential field*: ``client_assertion=…`` in a f
 (``Bearer …``, ``Basic …``), or a credential header (``X-IDENTITY-HEADER: …``).
 
 Never by the word before it: ``"Google ID token: fetch a fresh one"`` is prose and stays as it is.
+What may be shown of a token is its claims: :func:`shown_claims` picks them.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 REDACTED = "[redacted]"
+# The claims errors, traces and doctor show of a token: who issued it, for whom, to whom, until when.
+SHOWN_CLAIMS = ("iss", "sub", "aud", "exp", "tid", "oid", "email")
 
 # Field names whose values are credentials (form fields, JSON keys; case-insensitive).
 SECRET_FIELDS = (
@@ -113,3 +118,16 @@ def package_logger(name: str) -> logging.Logger:
     if not any(isinstance(f, RedactingFilter) for f in logger.filters):
         logger.addFilter(RedactingFilter())
     return logger
+
+
+def shown_claims(token: str) -> dict[str, Any]:
+    """The :data:`SHOWN_CLAIMS` of a JWT, read without verification (the token itself is not kept)."""
+    from google.auth import jwt  # loaded by google-auth already wherever a token is at hand
+
+    decoded = jwt.decode(token, verify=False)
+    return {name: decoded[name] for name in SHOWN_CLAIMS if name in decoded}
+
+
+def claims_text(claims: Mapping[str, Any], names: Iterable[str]) -> str:
+    """``name=value, ...`` for those of ``names`` that ``claims`` has, for a message."""
+    return ", ".join(f"{name}={claims[name]}" for name in names if name in claims)

@@ -25,9 +25,9 @@ from lab.hosting.functions import cloud_function_settings
 from shared.errors import SettingsError
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.settings import GoogleToAzureSettings
-from tests import entrypoints
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 TENANT, CLIENT = "21857a0f-71a2-49d6-ae97-95f4ffd23019", "d14d8b14-1160-4596-89f8-4e6d8dffc30c"

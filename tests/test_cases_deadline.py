@@ -28,11 +28,11 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
+from lab.core.processes import free_port
 from lab.core.runtime import Lab
 from lab.hosting.functions import (
     FunctionProcess,
     cloud_function_settings,
-    free_port,
     function_app_settings,
     process_env,
 )
@@ -40,8 +40,8 @@ from lab.scenarios.misconfigurations import UNKNOWN_GUID
 from shared import errors
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.settings import GoogleToAzureSettings
-from tests import entrypoints
-from tests.entrypoints import apply_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings
 
 pytestmark = pytest.mark.faults
 DEADLINE_S, ATTEMPT_S, ATTEMPTS = 2.0, 1.0, 3

@@ -35,9 +35,9 @@ from lab.scenarios.misconfigurations import (
     replace_provider,
 )
 from shared import doctor
-from tests import entrypoints
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings, make_mistake
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings, make_mistake
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 Setup = Callable[[Lab, Path], dict[str, str | None]]

@@ -23,9 +23,9 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import function_app_settings
 from lab.scenarios.misconfigurations import replace_provider
 from shared.functions.http import MAX_SHOWN
-from tests import entrypoints
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 MANAGED_IDENTITY_OID = "f05f6870-59ca-4eea-80cc-dd54307d89de"

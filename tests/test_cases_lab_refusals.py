@@ -27,10 +27,10 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import SECOND_TENANT, add_second_tenant, replace_provider
 from shared import doctor
-from shared.doctor import claims_of
-from tests import entrypoints
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings
+from shared.redaction import shown_claims as claims_of
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings
+from tests.support.retries import FAST_RETRIES
 from tools import troubleshooting
 
 pytestmark = pytest.mark.fidelity

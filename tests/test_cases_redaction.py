@@ -26,8 +26,8 @@ from lab.scenarios.misconfigurations import MISCONFIGURATIONS
 from shared import doctor, errors
 from shared.functions.http import DATA_PLANE_FIXES
 from shared.redaction import REDACTED, redact
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings
+from tests.support.entrypoints import apply_settings
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 

@@ -30,8 +30,8 @@ from shared.azure_to_google import google_credentials
 from shared.functions.http import error_reply
 from shared.google_id_tokens import MetadataIdTokens
 from shared.google_to_azure import GoogleFederatedCredential
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings
+from tests.support.entrypoints import apply_settings
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 STORAGE = "https://storage.azure.com/.default"

@@ -22,8 +22,8 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import _provider_id
 from shared.doctor import cli
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import ROOT, apply_settings
+from tests.support.entrypoints import ROOT, apply_settings
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 

@@ -21,7 +21,7 @@ import time
 from typing import TextIO
 
 from shared.doctor import checks as doctor
-from shared.functions.http import error_reply
+from shared.functions.http import describe
 from shared.redaction import redact
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
@@ -61,32 +61,32 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
 
 
 def _failure(exc: Exception) -> str:
-    """``exc`` as doctor shows a failed hop (classified as the functions classify it), for stderr."""
-    error = dict(error_reply(exc, request_id="token").log_fields or {})
-    detail = str(error["message"])
-    if error["code"] == "internal":
+    """``exc`` as doctor shows a failed hop (described as the functions describe it), for stderr."""
+    failure = describe(exc)
+    detail = failure.message
+    if failure.code == "internal":
         detail = f"{type(exc).__name__}: {redact(str(exc))}"
-    lines = [f"token: FAIL {error.get('hop') or 'settings'}: {detail}"]
-    if error.get("settings"):
-        lines.append(f"  settings: {', '.join(error['settings'])}")
-    if error.get("upstream_code"):
-        lines.append(f"  upstream: {error['upstream_code']}")
-    if error.get("fix"):
-        lines.append(f"  fix: {error['fix']}")
+    lines = [f"token: FAIL {failure.hop or 'settings'}: {detail}"]
+    if failure.settings:
+        lines.append(f"  settings: {', '.join(failure.settings)}")
+    if failure.upstream_code:
+        lines.append(f"  upstream: {failure.upstream_code}")
+    if failure.fix:
+        lines.append(f"  fix: {failure.fix}")
     return "\n".join(lines) + "\n"
 
 
 def _quiet_logs(*, verbose: bool) -> None:
     """The verdicts say it all; the SDKs' own warnings would repeat it on stderr. ``--verbose``
-    shows the per-hop trace records (``shared.trace``) instead, as JSON lines."""
+    shows the per-hop trace records (``shared.tracing``) instead, as JSON lines."""
     root = logging.getLogger()
     if verbose:
         from shared.functions.logs import CloudLoggingFormatter
 
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(CloudLoggingFormatter())
-        logging.getLogger("shared.trace").addHandler(handler)
-        logging.getLogger("shared.trace").setLevel(logging.INFO)
+        logging.getLogger("shared.tracing").addHandler(handler)
+        logging.getLogger("shared.tracing").setLevel(logging.INFO)
     if not root.handlers:
         root.addHandler(logging.NullHandler())
 

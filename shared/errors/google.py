@@ -2,10 +2,77 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors.base import FederationError, IamRefusal, StsRefusal, UpstreamUnavailable, json_body
+from shared.errors.base import (
+    FederationError,
+    IamRefusal,
+    StsRefusal,
+    UpstreamUnavailable,
+    is_unavailable,
+    json_body,
+)
+
+# What to change, by what STS's error and description say (lowercased; the first pattern found wins).
+# ``{provider}``, ``{azure_audience}`` and ``{claims}`` are filled from the request's context.
+STS_FIXES: tuple[tuple[str, str], ...] = (
+    (
+        r"audience.*id token|id token.*audience",
+        "request the Azure token for one of the provider's allowed audiences: set {audience_setting} "
+        "(now {azure_audience}) or add it to the provider's allowed_audiences.",
+    ),
+    (
+        r"audience|invalid_target",
+        "GCP_WORKLOAD_IDENTITY_PROVIDER must name an existing, enabled provider as "
+        "projects/<PROJECT_NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER> "
+        "(the project number, not the ID); now {provider}.",
+    ),
+    (
+        r"issuer",
+        "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
+        "https://sts.windows.net/<tenant-id>/, v2 tokens https://login.microsoftonline.com/<tenant-id>/v2.0 "
+        "(the app registration's accessTokenAcceptedVersion decides).",
+    ),
+    (
+        r"attribute condition",
+        "the provider's attribute_condition must admit this identity ({claims}): add its tenant/object ID.",
+    ),
+    (
+        r"expired|future|stale",
+        "the Azure token was expired or future-dated: check the clock; a fresh token is fetched per exchange.",
+    ),
+    (
+        r"signature|parse",
+        "the subject token must be an Entra-issued access token (check the Azure credential source).",
+    ),
+    (
+        r"mapping|google\.subject",
+        "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes).",
+    ),
+)
+_STS_DEFAULT_FIX = "check the workload identity provider {provider} and its attribute mapping and condition."
+# Where the Azure token's own claims say more than STS's words: (pattern, token version or "", fix).
+STS_TOKEN_FIXES: tuple[tuple[str, str, str], ...] = (
+    (
+        # A v2 access token's aud is the resource app's client ID, whatever identifier URI was asked for
+        # (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference, "aud").
+        r"audience.*id token|id token.*audience",
+        "v2",
+        "the Azure token is a v2 token (the audience app's requested_access_token_version is 2): its aud is the "
+        "app's client ID {token_aud}, never an api:// URI; add {token_aud} to the provider's allowed_audiences "
+        "(or set the app to v1 tokens, whose aud is the identifier URI asked for).",
+    ),
+    (
+        # The token's own iss, not the public cloud's hosts: sovereign clouds issue from their own
+        # (e.g. https://sts.chinacloudapi.cn/<tenant>/ for v1 tokens in Azure China).
+        r"issuer",
+        "",
+        "set the provider's issuer_uri to exactly {token_iss} (this token's issuer: a {token_version} token; the "
+        "audience app's accessTokenAcceptedVersion decides: v1 by default, v2 if set to 2).",
+    ),
+)
 
 
 def sts_refusal(
@@ -18,62 +85,33 @@ def sts_refusal(
     data = json_body(body)
     error = str(data.get("error") or "sts_error")
     description = str(data.get("error_description") or data.get("error") or body or "")
-    if status is not None and (status >= 500 or status in (408, 429)):
+    if is_unavailable(status):
         return UpstreamUnavailable(
             description or "Google STS is unavailable", hop="gcp.sts", code=error, status=status
         )
-    lower = description.lower()
-    provider = context.get("provider", "the workload identity provider")
-    claims = context.get("subject_claims", "")
-    setting = context.get("audience_setting") or "AZURE_TOKEN_AUDIENCE"
-    if "audience" in lower and "id token" in lower and context.get("token_version") == "v2":
-        # A v2 access token's aud is the resource app's client ID, whatever identifier URI was asked for
-        # (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference, "aud").
-        aud = context.get("token_aud", "?")
-        fix = (
-            f"the Azure token is a v2 token (the audience app's requested_access_token_version is 2): its aud is "
-            f"the app's client ID {aud}, never an api:// URI; add {aud} to the provider's allowed_audiences "
-            "(or set the app to v1 tokens, whose aud is the identifier URI asked for)."
-        )
-    elif "audience" in lower and "id token" in lower:
-        fix = (
-            f"request the Azure token for one of the provider's allowed audiences: set {setting} "
-            f"(now {context.get('azure_audience', '?')}) or add it to the provider's allowed_audiences."
-        )
-    elif "audience" in lower or error == "invalid_target":
-        fix = (
-            f"GCP_WORKLOAD_IDENTITY_PROVIDER must name an existing, enabled provider as "
-            f"projects/<PROJECT_NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER> "
-            f"(the project number, not the ID); now {provider}."
-        )
-    elif "issuer" in lower:
-        # The token's own iss, not the public cloud's hosts: sovereign clouds issue from their own
-        # (e.g. https://sts.chinacloudapi.cn/<tenant>/ for v1 tokens in Azure China).
-        iss = context.get("token_iss") or ""
-        fix = (
-            f"set the provider's issuer_uri to exactly {iss} (this token's issuer: a {context.get('token_version')} "
-            "token; the audience app's accessTokenAcceptedVersion decides: v1 by default, v2 if set to 2)."
-            if iss
-            else "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
-            "https://sts.windows.net/<tenant-id>/, v2 tokens https://login.microsoftonline.com/<tenant-id>/v2.0 "
-            "(the app registration's accessTokenAcceptedVersion decides)."
-        )
-    elif "attribute condition" in lower:
-        fix = f"the provider's attribute_condition must admit this identity ({claims}): add its tenant/object ID."
-    elif "expired" in lower or "future" in lower or "stale" in lower:
-        fix = "the Azure token was expired or future-dated: check the clock; a fresh token is fetched per exchange."
-    elif "signature" in lower or "parse" in lower:
-        fix = "the subject token must be an Entra-issued access token (check the Azure credential source)."
-    elif "mapping" in lower or "google.subject" in lower:
-        fix = (
-            "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes)."
-        )
-    else:
-        fix = f"check the workload identity provider {provider} and its attribute mapping and condition."
+    values = {
+        "provider": context.get("provider", "the workload identity provider"),
+        "azure_audience": context.get("azure_audience", "?"),
+        "claims": context.get("subject_claims", ""),
+        "audience_setting": context.get("audience_setting") or "AZURE_TOKEN_AUDIENCE",
+        "token_aud": context.get("token_aud", "?"),
+        "token_iss": context.get("token_iss", ""),
+        "token_version": context.get("token_version", "v1"),
+    }
+    said = f"{error} {description}".lower()
+    by_token = (
+        fix
+        for words, version, fix in STS_TOKEN_FIXES
+        if re.search(words, said, re.DOTALL)
+        and values["token_iss"]
+        and version in ("", values["token_version"])
+    )
+    by_words = (fix for words, fix in STS_FIXES if re.search(words, said, re.DOTALL))
+    fix = next(by_token, None) or next(by_words, _STS_DEFAULT_FIX)
     return StsRefusal(
         f"Google STS refused the token exchange: {description}",
         hop="gcp.sts",
-        fix=fix,
+        fix=fix.format_map(values),
         code=error,
         status=status,
     )
@@ -93,7 +131,7 @@ def google_api_refusal(
     error: dict[str, Any] = data["error"] if isinstance(data.get("error"), dict) else {}
     message = str(error.get("message") or data.get("error_description") or body or f"HTTP {status}")
     code = str(error.get("status") or status or "")
-    if status is not None and (status >= 500 or status in (408, 429)):
+    if is_unavailable(status):
         return UpstreamUnavailable(message, hop=hop, code=code, status=status)
     account = context.get("service_account", "the service account")
     if status == 403:
