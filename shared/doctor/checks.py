@@ -81,25 +81,22 @@ def run(
             verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
             break
         except Exception as exc:  # every failure becomes a verdict, described as the functions describe it
-            failure = describe(exc)
-            detail = failure.message
-            if failure.code == "internal":  # doctor is run by the operator: say what it was
-                detail = f"{type(exc).__name__}: {redact(str(exc))}"
-            if failure.settings:
-                detail += f" (settings: {', '.join(failure.settings)})"
-            verdicts.append(
-                Verdict(
-                    failure.hop or hop,
-                    False,
-                    detail,
-                    failure.fix or "",
-                    failure.upstream_code or None,
-                    ms=_ms(started),
-                )
-            )
+            verdicts.append(failed_verdict(exc, hop, ms=_ms(started)))
             break
         verdicts.append(Verdict(hop, True, detail, claims=claims, ms=_ms(started)))
     return verdicts
+
+
+def failed_verdict(exc: BaseException, hop: str, *, ms: float = 0.0) -> Verdict:
+    """The verdict for what a step raised, described as the functions describe it (an unexpected error
+    says what it was: doctor and ``token`` are run by the operator)."""
+    failure = describe(exc)
+    detail = failure.message
+    if failure.code == "internal":
+        detail = f"{type(exc).__name__}: {redact(str(exc))}"
+    if failure.settings:
+        detail += f" (settings: {', '.join(failure.settings)})"
+    return Verdict(failure.hop or hop, False, detail, failure.fix or "", failure.upstream_code or None, ms=ms)
 
 
 def _ms(started: float) -> float:

@@ -21,8 +21,6 @@ import time
 from typing import TextIO
 
 from shared.doctor import checks as doctor
-from shared.functions.http import describe
-from shared.redaction import redact
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
@@ -56,24 +54,25 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     try:
         return _token(args.direction, args.scope, out=out)
     except Exception as exc:  # one clear error, as doctor gives it: hop, what happened, the fix; exit 1
-        err.write(_failure(exc))
+        _write_verdict(err, doctor.failed_verdict(exc, "settings"), label="token:")
         return 1
 
 
-def _failure(exc: Exception) -> str:
-    """``exc`` as doctor shows a failed hop (described as the functions describe it), for stderr."""
-    failure = describe(exc)
-    detail = failure.message
-    if failure.code == "internal":
-        detail = f"{type(exc).__name__}: {redact(str(exc))}"
-    lines = [f"token: FAIL {failure.hop or 'settings'}: {detail}"]
-    if failure.settings:
-        lines.append(f"  settings: {', '.join(failure.settings)}")
-    if failure.upstream_code:
-        lines.append(f"  upstream: {failure.upstream_code}")
-    if failure.fix:
-        lines.append(f"  fix: {failure.fix}")
-    return "\n".join(lines) + "\n"
+def _write_verdict(out: TextIO, verdict: doctor.Verdict, *, label: str, timed: bool = False) -> None:
+    """One hop's verdict: ``<label> ok|FAIL <hop> <detail>``, then its claims, upstream code and fix."""
+    mark = "ok  " if verdict.ok else "FAIL"
+    out.write(
+        f"{label} {mark} {verdict.hop:<13} {verdict.detail}"
+        + (f"  ({verdict.ms:g} ms)" if timed else "")
+        + "\n"
+    )
+    for name, shown in (
+        ("", _claims(verdict.claims) if verdict.claims else ""),
+        ("upstream: ", verdict.code),
+        ("fix: ", verdict.fix),
+    ):
+        if shown:
+            out.write(f"{'':<{len(label)}}      {'':<13} {name}{shown}\n")
 
 
 def _quiet_logs(*, verbose: bool) -> None:
@@ -102,14 +101,7 @@ def _doctor(direction: str, expected: dict[str, object] | None, *, as_json: bool
         return 0 if healthy else 1
     out.write(f"doctor: {direction}\n")
     for verdict in verdicts:
-        mark = "ok  " if verdict.ok else "FAIL"
-        out.write(f"  {mark} {verdict.hop:<13} {verdict.detail}  ({verdict.ms:g} ms)\n")
-        if verdict.claims:
-            out.write(f"       {'':<13} {_claims(verdict.claims)}\n")
-        if verdict.code:
-            out.write(f"       {'':<13} upstream: {verdict.code}\n")
-        if verdict.fix:
-            out.write(f"       {'':<13} fix: {verdict.fix}\n")
+        _write_verdict(out, verdict, label=" ", timed=True)
     failed = [v.hop for v in verdicts if not v.ok]
     out.write(f"{'every hop is healthy' if healthy else 'failed at ' + ', '.join(failed)}\n")
     return 0 if healthy else 1

@@ -356,6 +356,11 @@ def _failure(status: int, code: str, message: str, **extra: Any) -> Failure:
 # contract's status, code, hop and fix. A user's code or settings can cause each of them, so none
 # is a 500 "internal". (The federation's own failures are translated where they happen; these are
 # what reaches a function from an SDK directly, e.g. a custom supplier or credential.)
+_BAD_URL = "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."
+_CLIENT_CERT = (
+    "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."
+)
+_SERDE = "an Azure request or response could not be (de)serialized: see the message and the function's logs."
 _SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
     ("google.auth.exceptions", "DefaultCredentialsError", 500, "misconfigured", "google.credentials",
      "GOOGLE_APPLICATION_CREDENTIALS must be the path of a credential file (not the file's JSON), and the file "
@@ -366,9 +371,9 @@ _SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
      "a Google token or response could not be parsed: a custom supplier must return the token itself (a JWT "
      "string), not a response body."),
     ("google.auth.exceptions", "ClientCertError", 500, "misconfigured", "google",
-     "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."),
+     _CLIENT_CERT),
     ("google.auth.exceptions", "MutualTLSChannelError", 500, "misconfigured", "google",
-     "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."),
+     _CLIENT_CERT),
     ("google.auth.exceptions", "InvalidValue", 500, "misconfigured", "google",
      "a Google credential setting has an invalid value: check the credential configuration."),
     ("google.auth.exceptions", "InvalidType", 500, "misconfigured", "google",
@@ -387,9 +392,9 @@ _SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
     ("azure.core.exceptions", "ClientAuthenticationError", 403, "federation_refused", "azure.token",
      "Entra ID refused the credential: run `federation doctor` for the failing hop."),
     ("azure.core.exceptions", "SerializationError", 502, "upstream_error", "azure",
-     "an Azure request or response could not be (de)serialized: see the message and the function's logs."),
+     _SERDE),
     ("azure.core.exceptions", "DeserializationError", 502, "upstream_error", "azure",
-     "an Azure request or response could not be (de)serialized: see the message and the function's logs."),
+     _SERDE),
     ("azure.core.exceptions", "AzureError", 502, "upstream_error", "azure",
      "an Azure service answered in a way the function did not expect: see the message and the function's logs."),
     ("msal.exceptions", "MsalError", 403, "federation_refused", "entra.token",
@@ -403,19 +408,19 @@ _SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
     ("requests.exceptions", "SSLError", 503, "unavailable", "google",
      "the TLS handshake failed: check the endpoint and the trusted CAs (REQUESTS_CA_BUNDLE)."),
     ("requests.exceptions", "InvalidURL", 500, "misconfigured", "google",
-     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+     _BAD_URL),
     ("requests.exceptions", "URLRequired", 500, "misconfigured", "google",
-     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+     _BAD_URL),
     ("requests.exceptions", "MissingSchema", 500, "misconfigured", "google",
-     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+     _BAD_URL),
     ("requests.exceptions", "InvalidSchema", 500, "misconfigured", "google",
-     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+     _BAD_URL),
     ("requests.exceptions", "RequestException", 502, "upstream_error", "google",
      "an HTTP exchange with a Google service failed: see the message and the function's logs."),
     ("urllib3.exceptions", "ProxySchemeUnsupported", 500, "misconfigured", "google",
      "the proxy URL's scheme is not supported: check HTTPS_PROXY / HTTP_PROXY."),
     ("urllib3.exceptions", "LocationValueError", 500, "misconfigured", "google",
-     "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."),
+     _BAD_URL),
     ("urllib3.exceptions", "HTTPError", 503, "unavailable", "google", ""),
     ("urllib3.exceptions", "HTTPWarning", 502, "upstream_error", "google",
      "an HTTP exchange failed: see the message and the function's logs."),
