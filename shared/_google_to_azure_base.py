@@ -7,6 +7,7 @@ the translation of Entra's refusals.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,7 @@ from shared.redaction import claims_text, shown_claims
 from shared.refresh import RefreshTiming
 from shared.retry import RetryingRequest, azure_retry_kwargs
 from shared.settings import GoogleToAzureSettings
+from shared.settings.common import token_exchange_audience
 
 Holder = TypeVar("Holder")
 HolderKey = tuple[tuple[str, ...], str | None, bool]
@@ -88,14 +90,38 @@ class GoogleToAzureBase(Generic[Holder]):
 
     def _fresh_assertion(self) -> str:
         """A fresh Google ID token (never a reused one), through a retrying transport."""
-        token = self.id_tokens.get_id_token(
-            self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
+        try:
+            token = self.id_tokens.get_id_token(
+                self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
+            )
+        except errors.FederationError:
+            raise
+        except Exception as exc:  # a custom supplier's own failure: name it, with its type
+            raise errors.GoogleIdTokenError(
+                f"the Google ID token supplier {type(self.id_tokens).__name__} failed: "
+                f"{type(exc).__name__}: {exc}",
+                hop="gcp.id_token",
+                fix="fix the ID token supplier (id_tokens=...) or use GOOGLE_ID_TOKEN_SOURCE's built-in sources.",
+            ) from None
+        errors.jwt_claims(  # a JWT, or an error naming the supplier
+            token,
+            hop="gcp.id_token",
+            what=f"the Google ID token supplier {type(self.id_tokens).__name__}",
+            fix="a GoogleIdTokenSupplier must return the ID token itself (a JWT string starting 'eyJ'), not the "
+            'generateIdToken or metadata response body ({"token": ...}) or bytes.',
         )
         self.last_assertion_claims = shown_claims(token)
         return token
 
-    def _translate(self, exc: Exception) -> Exception:
-        """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged)."""
+    def _translate(self, exc: Exception, scopes: tuple[str, ...] = ()) -> Exception:
+        """An Entra failure as a :class:`shared.errors.FederationError` (others unchanged), final for the
+        Azure SDK clients' retry policies (:func:`final_in_azure_pipelines`)."""
+        translated = self._translate_only(exc, scopes)
+        if isinstance(translated, errors.FederationError):
+            return final_in_azure_pipelines(translated)
+        return translated
+
+    def _translate_only(self, exc: Exception, scopes: tuple[str, ...]) -> Exception:
         if isinstance(exc, errors.FederationError):
             return exc
         if isinstance(exc, ClientAuthenticationError):
@@ -106,6 +132,9 @@ class GoogleToAzureBase(Generic[Holder]):
                     "client_id": self.settings.client_id,
                     "tenant_id": self.settings.tenant_id,
                     "assertion": claims_text(claims, ("iss", "sub", "aud")),
+                    "resource": " ".join(scope.removesuffix("/.default") for scope in scopes) or "?",
+                    "scope": " ".join(scopes) or "?",
+                    "token_exchange_audience": token_exchange_audience(self.settings.authority_host),
                 },
             )
         if isinstance(exc, AzureError):
@@ -127,3 +156,45 @@ class GoogleToAzureBase(Generic[Holder]):
         if tenant_id:
             options["tenant_id"] = tenant_id
         return options
+
+
+# -- the Azure SDK clients' retry policies ----------------------------------------------------
+
+_FINAL_CLASSES: dict[tuple[type[Exception], ...], type[Exception]] = {}
+
+
+def _storage_signing_errors() -> tuple[type[Exception], ...]:
+    """``AzureSigningError`` of every azure-storage package loaded (each vendors its own ``_shared``)."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name.startswith("azure.storage.") and name.endswith("._shared.authentication"):
+            error = getattr(module, "AzureSigningError", None)
+            if isinstance(error, type) and issubclass(error, Exception):
+                found.append(error)
+    return tuple(found)
+
+
+def final_in_azure_pipelines(error: errors.FederationError) -> errors.FederationError:
+    """``error``, made an instance of the storage SDKs' ``AzureSigningError`` as well.
+
+    azure-core's ``RetryPolicy`` re-raises a ``ClientAuthenticationError`` from the credential
+    (the credential has already retried its own requests: Azure/azure-sdk-for-python#6019, #6025),
+    but azure-storage's ``StorageRetryPolicy.send`` retries every ``AzureError`` except its own
+    ``AzureSigningError`` (azure-storage-blob ``_shared/policies.py``). Behind the default
+    ``ExponentialRetry`` that re-runs the whole federation, its retries and its deadline, four
+    times with 15-57 s sleeps between. Our error already spent the request's deadline (or is a
+    refusal that cannot succeed on a second try), so it is made final there too. It stays an
+    instance of its own class: ``except EntraRefusal`` and ``except ClientAuthenticationError``
+    still catch it.
+    """
+    bases = tuple(b for b in _storage_signing_errors() if not isinstance(error, b))
+    if not bases:
+        return error
+    key = (type(error), *bases)
+    final = _FINAL_CLASSES.get(key)
+    if final is None:
+        final = _FINAL_CLASSES[key] = type(type(error).__name__, (type(error), *bases), {})
+        final.__module__ = type(error).__module__
+        final.__qualname__ = type(error).__qualname__
+    error.__class__ = final  # type: ignore[assignment]  # a subclass of its own class
+    return error

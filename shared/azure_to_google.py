@@ -29,7 +29,7 @@ from shared import azure_credential as azure_credentials
 from shared import errors, tracing
 from shared.redaction import claims_text, package_logger, shown_claims
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
-from shared.retry import RetryingRequest, hop_of
+from shared.retry import RetryingRequest, deadline_scope, hop_of
 from shared.settings import AzureToGoogleSettings
 
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -49,9 +49,12 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
     ``oid``, ``aud``) are kept; the token is not.
     """
 
-    def __init__(self, credential: TokenCredential, audience: str) -> None:
+    def __init__(
+        self, credential: TokenCredential, audience: str, audience_setting: str = "AZURE_TOKEN_AUDIENCE"
+    ) -> None:
         self.credential = credential
         self.scope = scope_for(audience)
+        self.audience_setting = audience_setting  # what a fix names: the variable, or a credential file
         self.last_claims: dict[str, Any] = {}
 
     def get_subject_token(self, context: Any, request: Any) -> str:
@@ -65,10 +68,10 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         except errors.FederationError:
             raise
         except ClientAuthenticationError as exc:
-            raise _azure_source_error(exc, self.scope) from None
+            raise _azure_source_error(exc, self.scope, self.credential, self.audience_setting) from None
         except AzureError as exc:
             raise errors.UpstreamUnavailable(
-                f"the Azure token request failed: {type(exc).__name__}", hop="azure.token"
+                f"the Azure token request failed: {type(exc).__name__}", hop=azure_hop(self.credential)
             ) from None
         if token.expires_on <= time.time():
             raise errors.ManagedIdentityError(
@@ -76,23 +79,49 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 hop="azure.token",
                 fix="check the machine's clock.",
             )
+        errors.jwt_claims(  # a JWT, or an error naming the credential
+            token.token,
+            hop="azure.token",
+            what=f"the Azure credential {type(self.credential).__name__}",
+            fix="an azure_credential must return an Entra access token (a JWT) in AccessToken.token.",
+        )
         self.last_claims = shown_claims(token.token)
         return str(token.token)
 
 
-def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.FederationError:
-    """Translate a managed identity / Entra refusal of the Azure token request."""
+def azure_hop(credential: TokenCredential) -> str:
+    """The hop an azure-identity credential calls: the managed identity endpoint, or Entra itself."""
+    name = type(credential).__name__
+    if name in ("ManagedIdentityCredential", "ImdsCredential", "AppServiceCredential"):
+        return "azure.msi"
+    if name in ("WorkloadIdentityCredential", "ClientSecretCredential", "ClientAssertionCredential"):
+        return "entra.token"
+    return "azure.token"
+
+
+def _azure_source_error(
+    exc: ClientAuthenticationError, scope: str, credential: TokenCredential, audience_setting: str
+) -> errors.FederationError:
+    """Translate a refusal of the Azure token request, at the hop the credential called: the managed
+    identity endpoint, or Entra itself (workload identity, client secret)."""
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
     text = str(exc.message or exc)
+    hop = azure_hop(credential)
     if "AADSTS" in errors.body_text(response) or "AADSTS" in text:
         return errors.entra_refusal_of(
             exc,
-            context={"client_id": "AZURE_CLIENT_ID", "resource": scope.removesuffix("/.default")},
+            context={
+                "client_id": "AZURE_CLIENT_ID",
+                "resource": scope.removesuffix("/.default"),
+                "scope": scope,
+                "source": type(credential).__name__,
+                "audience_setting": audience_setting,
+            },
             fallback=text[text.index("AADSTS") :]
             if "AADSTS" in text
             else text,  # not azure-identity's prefix
-            hop="azure.msi",
+            hop="azure.msi" if hop == "azure.token" else hop,
         )
     if status is not None and status in errors.RETRYABLE_STATUS:
         return errors.UpstreamUnavailable(
@@ -103,7 +132,7 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
         hop="azure.msi",
         fix=(
             "on Functions/App Service enable the identity (IDENTITY_ENDPOINT must be set); for a user-assigned "
-            "identity set AZURE_CLIENT_ID to its client ID; AZURE_TOKEN_AUDIENCE must be an application ID URI "
+            f"identity set AZURE_CLIENT_ID to its client ID; {audience_setting} must be an application ID URI "
             "that exists in the tenant."
         ),
         status=status,
@@ -168,12 +197,13 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         return held[0]
 
     def _exchange_once(self, request: Any) -> Fetched[tuple[str, datetime.datetime]]:
-        retrying = RetryingRequest.wrap(request, self._settings.retry)
-        started = time.monotonic()
-        try:
-            self._exchange.refresh(retrying)
-        except Exception as exc:
-            raise self._translate(exc, retrying) from None
+        with deadline_scope(self._settings.retry):
+            retrying = RetryingRequest.wrap(request, self._settings.retry)
+            started = time.monotonic()
+            try:
+                self._exchange.refresh(retrying)
+            except Exception as exc:
+                raise self._translate(exc, retrying) from None
         token = str(self._exchange.token)
         expiry: datetime.datetime = self._exchange.expiry or datetime.datetime.now(datetime.UTC).replace(
             tzinfo=None
@@ -220,6 +250,10 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
             "provider": self._settings.provider,
             "azure_audience": self._settings.azure_audience,
             "subject_claims": claims_text(claims, ("tid", "oid", "sub")),
+            "token_aud": str(claims.get("aud", "?")),
+            "token_iss": str(claims.get("iss", "")),
+            "token_version": "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1",
+            "audience_setting": self._settings.audience_setting,
             "service_account": self._settings.service_account or "",
             "principal": f"{self._settings.pool_principal_prefix}/subject/{subject}",
             "role": "roles/iam.workloadIdentityUser",
@@ -252,7 +286,9 @@ def google_credentials(
     """
     settings = settings or AzureToGoogleSettings.from_env()
     supplier = AzureSubjectTokenSupplier(
-        azure_credential or azure_credentials.azure_credential(settings), settings.azure_audience
+        azure_credential or azure_credentials.azure_credential(settings),
+        settings.azure_audience,
+        settings.audience_setting,
     )
     impersonation_options = (
         {"token_lifetime_seconds": settings.service_account_token_lifetime_s}

@@ -49,6 +49,8 @@ class MetadataIdTokens:
                     self._credentials[audience] = credentials
                 credentials.refresh(request)
                 return str(credentials.token)
+        except errors.FederationError:
+            raise
         except (google_exceptions.TransportError, google_exceptions.RefreshError) as exc:
             raise errors.GoogleIdTokenError(
                 f"the metadata server gave no ID token: {exc}",
@@ -75,6 +77,8 @@ class KeyFileIdTokens:
                 self.path, target_audience=audience
             )
             credentials.refresh(request)
+        except errors.FederationError:
+            raise
         except (ValueError, OSError) as exc:
             raise errors.GoogleIdTokenError(
                 f"the key file could not be used: {type(exc).__name__}",

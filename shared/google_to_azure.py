@@ -19,6 +19,7 @@ from shared import tracing
 from shared._google_to_azure_base import GoogleToAzureBase
 from shared.google_id_tokens import GoogleIdTokenSupplier
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
+from shared.retry import deadline_scope
 from shared.settings import GoogleToAzureSettings
 
 
@@ -71,11 +72,11 @@ class GoogleFederatedCredential(GoogleToAzureBase[TokenHolder[AccessTokenInfo]])
     def _fetch(
         self, scopes: tuple[str, ...], options: TokenRequestOptions | None
     ) -> Fetched[AccessTokenInfo]:
-        with tracing.hop("entra.token", self.token_endpoint):
+        with deadline_scope(self.settings.retry), tracing.hop("entra.token", self.token_endpoint):
             try:
                 info = self._client.get_token_info(*scopes, options=options)
             except Exception as exc:
-                raise self._translate(exc) from None
+                raise self._translate(exc, scopes) from None
         return info, self._expires_at(info)
 
     def close(self) -> None:

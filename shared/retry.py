@@ -10,13 +10,28 @@ Two mechanisms, one policy (:class:`shared.settings.RetrySettings`):
 
 Retried: :data:`shared.errors.RETRYABLE_STATUS` (408, 429, 500, 502, 503, 504), connection resets and
 timeouts. Never retried: any other 4xx, because the same request cannot succeed a second time.
+
+**One deadline per request, across every layer.** :func:`deadline_scope` opens a deadline
+(``RetrySettings.deadline_s`` from now) for everything a request does on this thread or task:
+nested scopes share the outermost one, a :class:`RetryingRequest` created inside it never
+outlives it, and the Azure policies cap azure-core's own ``timeout`` at what is left. Each hop
+is called at most ``attempts`` times per :class:`RetryingRequest`; once its budget or the
+deadline is spent, the next call raises :class:`shared.errors.UpstreamUnavailable` at once. That
+error is not a ``google.auth.exceptions.TransportError``, so google-auth's own retry loops
+(``compute_engine._metadata.get`` retries a TransportError five times with its own backoff,
+outside any deadline of ours) stop there. A refused connection to the metadata server is not
+retried at all: nothing listens there, so this is not Google Cloud (or ``GCE_METADATA_HOST`` is wrong).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import random
+import socket
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import tenacity
@@ -24,12 +39,55 @@ from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy
 from google.auth import exceptions as google_exceptions
 from google.auth import transport
 
-from shared import tracing
+from shared import errors, tracing
 from shared.errors import RETRYABLE_STATUS
 from shared.redaction import package_logger
 from shared.settings import RetrySettings
 
 _log = package_logger("shared.retry")
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("federation_deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline_scope(policy: RetrySettings) -> Iterator[float]:
+    """One deadline (monotonic seconds) for everything inside; an enclosing scope's wins."""
+    current = _deadline.get()
+    if current is not None:
+        yield current
+        return
+    token = _deadline.set(time.monotonic() + policy.deadline_s)
+    try:
+        yield _deadline.get() or 0.0
+    finally:
+        _deadline.reset(token)
+
+
+def remaining_s(default: float | None = None) -> float | None:
+    """Seconds left before the enclosing :func:`deadline_scope`'s deadline (``default`` outside one)."""
+    deadline = _deadline.get()
+    return default if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def connection_refused(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a refused connection or an unknown host name."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        text = str(current)
+        if "Connection refused" in text or "Errno 111" in text or "Name or service not known" in text:
+            return True
+        pending += [current.__cause__, current.__context__]
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return False
 
 
 def full_jitter_backoff(retry: int, initial_s: float, max_s: float) -> float:
@@ -51,16 +109,21 @@ def hop_of(url: str) -> str:
 class RetryingRequest(transport.Request):
     """A google-auth transport request that retries transient failures until a deadline.
 
-    One instance serves one refresh: the deadline starts when it is created. Wrapping a
-    ``RetryingRequest`` again returns the same deadline (nested credentials share it).
+    One instance serves one refresh: the deadline starts when it is created (or is the enclosing
+    :func:`deadline_scope`'s, if sooner), and each hop gets ``policy.attempts`` calls in all,
+    however often google-auth calls it. Wrapping a ``RetryingRequest`` again returns the same
+    deadline (nested credentials share it).
     """
 
     def __init__(self, inner: Any, policy: RetrySettings) -> None:
         self.inner: Any = inner.inner if isinstance(inner, RetryingRequest) else inner
         self.policy = policy
+        own = time.monotonic() + policy.deadline_s
+        scoped = _deadline.get()
         self.deadline: float = (
-            inner.deadline if isinstance(inner, RetryingRequest) else time.monotonic() + policy.deadline_s
+            inner.deadline if isinstance(inner, RetryingRequest) else min(own, scoped or own)
         )
+        self.calls: Counter[str] = inner.calls if isinstance(inner, RetryingRequest) else Counter()
         self.last_status: int | None = None  # of the last response seen, for error translation
         self.last_hop: str | None = None  # the hop of the last call, for errors without a URL
         self.last_retry_after_s: float | None = None  # its Retry-After, if any
@@ -87,13 +150,17 @@ class RetryingRequest(transport.Request):
 
         def attempt() -> Any:
             remaining = self.remaining()
-            if remaining <= 0:
-                raise google_exceptions.TransportError(
-                    f"{hop}: the retry deadline of {policy.deadline_s:g} s passed"
-                )
+            if remaining <= 0 or self.calls[hop] >= policy.attempts:
+                raise self._spent(hop, remaining)
             limit = min(timeout or policy.attempt_timeout_s, policy.attempt_timeout_s, remaining)
             self.last_status = None
-            response = self.inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
+            self.calls[hop] += 1
+            try:
+                response = self.inner(url, method=method, body=body, headers=headers, timeout=limit, **kwargs)
+            except google_exceptions.TransportError as exc:
+                if hop == "gcp.metadata" and connection_refused(exc):
+                    raise _no_metadata_server(url) from None
+                raise
             self.last_status = getattr(response, "status", None)
             self.last_retry_after_s = _retry_after(response) or None
             return response
@@ -125,15 +192,57 @@ class RetryingRequest(transport.Request):
             retry=tenacity.retry_if_exception_type(google_exceptions.TransportError)
             | tenacity.retry_if_result(lambda response: getattr(response, "status", 0) in RETRYABLE_STATUS),
             before_sleep=log,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            # Out of attempts or time on a retryable answer: raise rather than hand it back, or
+            # google-auth's own loops (the metadata server's) would sleep and ask again.
+            retry_error_callback=lambda state: self._give_up(hop, state),
             reraise=True,
         )
         with tracing.hop(hop, url) as record:
-            response = retrying(attempt)
+            try:
+                response = retrying(attempt)
+            except google_exceptions.TransportError as exc:  # the last attempt's: no time or budget left
+                raise self._spent(hop, self.remaining(), cause=type(exc).__name__) from None
             record.status = self.last_status
             if record.status is not None and record.status >= 400:
                 record.outcome = "unavailable" if record.status in RETRYABLE_STATUS else "refused"
             return response
+
+    def _give_up(self, hop: str, state: tenacity.RetryCallState) -> Any:
+        """The last outcome, when retrying stops: an exception is re-raised (as the budget's error)."""
+        if state.outcome is None:
+            return None
+        response = state.outcome.result()  # re-raises the last attempt's exception
+        if getattr(response, "status", 0) in RETRYABLE_STATUS:
+            raise self._spent(hop, self.remaining())
+        return response
+
+    def _spent(self, hop: str, remaining: float, cause: str = "") -> errors.UpstreamUnavailable:
+        """The error for a hop with no attempts or time left in this request."""
+        why = (
+            f"no answer within the deadline of {self.policy.deadline_s:g} s"
+            if remaining <= 0
+            else f"{self.calls[hop]} attempt(s) failed"
+        )
+        detail = f"last: HTTP {self.last_status}" if self.last_status else cause
+        return errors.UpstreamUnavailable(
+            f"{hop}: {why}" + (f" ({detail})" if detail else ""),
+            hop=hop,
+            status=self.last_status,
+            retry_after_s=self.last_retry_after_s,
+        )
+
+
+def _no_metadata_server(url: str) -> errors.UpstreamUnavailable:
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return errors.UpstreamUnavailable(
+        f"no metadata server answers at {host}: this is not Google Cloud, or GCE_METADATA_HOST is wrong",
+        hop="gcp.metadata",
+        fix=(
+            "on Cloud Functions / Cloud Run / GCE the metadata server is always there (unset GCE_METADATA_HOST); "
+            "elsewhere set GOOGLE_ID_TOKEN_SOURCE=key_file (GOOGLE_APPLICATION_CREDENTIALS) or impersonation "
+            "(GOOGLE_IMPERSONATE_SERVICE_ACCOUNT)."
+        ),
+    )
 
 
 def _stop_at_deadline(request: RetryingRequest) -> tenacity.stop.stop_base:
@@ -156,15 +265,29 @@ def _retry_after(response: Any) -> float:
         return 0.0
 
 
+def _capped(settings: dict[str, Any]) -> dict[str, Any]:
+    """azure-core's retry settings with ``timeout`` capped at the enclosing deadline."""
+    left = remaining_s()
+    if left is not None:
+        settings["timeout"] = min(settings["timeout"], max(left, 0.001))
+    return settings
+
+
 class JitteredRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
-    """azure-core's retry policy with full-jitter exponential backoff."""
+    """azure-core's retry policy with full-jitter exponential backoff, inside the request's deadline."""
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        return _capped(super().configure_retries(options))
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return full_jitter_backoff(len(settings["history"]), settings["backoff"], settings["max_backoff"])
 
 
 class AsyncJitteredRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
-    """azure-core's async retry policy with full-jitter exponential backoff."""
+    """azure-core's async retry policy with full-jitter exponential backoff, inside the request's deadline."""
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        return _capped(super().configure_retries(options))
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return full_jitter_backoff(len(settings["history"]), settings["backoff"], settings["max_backoff"])

@@ -35,5 +35,5 @@ def test_demo_shows_both_functions_and_one_misconfiguration(lab: Lab) -> None:
         assert f"{name:<10} {total:>6}" in output
     assert "hop entra.token" in output and "hop gcp.sts.token" in output
     assert "Without the function key: HTTP 401" in output
-    assert "HTTP 403 federation_refused" in output and "AADSTS70021" in output
+    assert "HTTP 403 federation_refused" in output and "AADSTS700213" in output
     assert "eyJ" not in output, "the demo prints claims, never a token"

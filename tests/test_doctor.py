@@ -97,7 +97,7 @@ def test_a_failure_exits_non_zero_with_the_fix(lab: Lab, google_side: None) -> N
     code, output = run_cli("doctor", "google-to-azure")
 
     assert code == 1
-    assert "FAIL entra.token" in output and "upstream: AADSTS70021" in output and "fix: " in output
+    assert "FAIL entra.token" in output and "upstream: AADSTS700213" in output and "fix: " in output
     assert output.rstrip().endswith("failed at entra.token")
 
 

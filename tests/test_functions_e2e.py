@@ -191,7 +191,7 @@ def test_entra_refusal_reaches_the_caller_translated(lab: Lab, cold_cloud_functi
 
     error = get(cold_cloud_function).json()["error"]
 
-    assert (error["hop"], error["upstream_code"]) == ("entra.token", "AADSTS70021")
+    assert (error["hop"], error["upstream_code"]) == ("entra.token", "AADSTS700213")
     assert "unique ID" in error["fix"]
 
 

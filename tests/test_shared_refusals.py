@@ -200,7 +200,7 @@ def test_federated_credential_subject_mismatch_shows_the_assertion_claims(lab: L
     credential = GoogleFederatedCredential(google_to_azure_settings())
     error = refused(lab, lambda: credential.get_token(STORAGE_SCOPE), errors.EntraRefusal, "entra.token")
 
-    assert error.code == "AADSTS70021"
+    assert error.code == "AADSTS700213"
     function_account = lab.topology.service_account(CLOUD_FUNCTION_SA)
     assert function_account is not None
     claims = credential.last_assertion_claims

@@ -94,6 +94,15 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
             "InvalidAuthenticationInfo",
             "Server failed to authenticate the request. Lifetime validation failed. The token is expired.",
         )
+    if claims.get("tid") != topology.tenants[0].tenant_id:
+        # The storage account is in the topology's first tenant. Azure Storage refuses a token another
+        # tenant issued (Azure/azure-sdk-for-net#10529, Azure/azure-sdk-for-java#24926).
+        return wire_errors.storage(
+            401,
+            "InvalidAuthenticationInfo",
+            "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+            detail="Issuer validation failed. Issuer did not match.",
+        )
     segments = [s for s in path.split("/") if s]
     account = segments[0] if segments else ""
     container = segments[1] if len(segments) > 1 else None

@@ -29,8 +29,17 @@ ALLOWED_SKEW_S = 300  # Entra tolerates five minutes of clock skew on assertions
 FIC_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
 
 # First-party resources the lab knows: identifier URI -> (app id, token version).
+# Microsoft's own applications, present in every tenant: resource -> (client ID, token version).
+# api://AzureADTokenExchange (and its sovereign twins) is the audience a managed identity asks for to use
+# its token as a client assertion ("Configure an application to trust a managed identity", Microsoft
+# Learn; Microsoft.Identity.Web's ManagedIdentityClientAssertion, AzureAD/microsoft-identity-web#2796);
+# its client ID is not documented, so the lab uses one of its own. Its tokens are v2.
+TOKEN_EXCHANGE_APP_ID = "7f5b0a54-1a3e-4c36-9d6e-0b5f3d1c2a10"  # the lab's stand-in
 FIRST_PARTY = {
     "https://storage.azure.com": ("e406a681-f3d4-42a8-90b6-c2b029497af1", 1),
+    "api://AzureADTokenExchange": (TOKEN_EXCHANGE_APP_ID, 2),
+    "api://AzureADTokenExchangeUSGov": (TOKEN_EXCHANGE_APP_ID, 2),
+    "api://AzureADTokenExchangeChina": (TOKEN_EXCHANGE_APP_ID, 2),
 }
 
 
@@ -316,12 +325,16 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
             "Please note that the matching is done using a case-sensitive comparison. Check your federated "
             f"identity credential Subject, Audience and Issuer against the presented assertion. {FIC_DOCS}",
         )
+    # The issuer matched a credential, the subject none: Entra answers AADSTS700213 with HTTP 401
+    # invalid_client (Azure/login#482, Azure/azure-workload-identity#1200, dotnet/maui#31978; older
+    # reports show 70021 for the same case).
     return wire_errors.entra(
-        "invalid_request",
-        70021,
-        "No matching federated identity record found for presented assertion. "
-        f"Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. "
-        f"Assertion Audience: '{', '.join(sorted(audiences))}'. {FIC_DOCS}",
+        "invalid_client",
+        700213,
+        f"No matching federated identity record found for presented assertion subject '{subject}'. Check your "
+        "federated identity credential Subject, Audience and Issuer against the presented assertion. "
+        "https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
+        status=401,
     )
 
 

@@ -11,12 +11,17 @@ each one through the real functions; ``docs/TROUBLESHOOTING.md`` is rendered fro
 from __future__ import annotations
 
 import dataclasses
+import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
 
+from lab.core.keys import GOOGLE
 from lab.core.runtime import Lab
-from lab.core.topology import IamBinding, RoleAssignment, WorkloadIdentityPoolProvider
-from lab.hosting.functions import RunningLab, cloud_function_settings
+from lab.core.topology import Application, IamBinding, RoleAssignment, Tenant, WorkloadIdentityPoolProvider
+from lab.hosting.functions import RunningLab, cloud_function_settings, function_app_settings
 
 CLOUD_FUNCTION = "cloud_function"
 FUNCTION_APP = "function_app"
@@ -92,6 +97,128 @@ def _provider_id(
     return "/".join(parts)
 
 
+def _audience_app_issues_v2(lab: Lab) -> None:
+    """The audience app at requested_access_token_version = 2 and the provider's issuer on /v2.0, but
+    allowed_audiences still the api:// URI (what a v1 setup had)."""
+    provider = lab.topology_now().workload_identity_pool_providers[0]
+    uri = provider.allowed_audiences[0]
+    applications = [
+        dataclasses.replace(a, requested_access_token_version=2) if uri in a.identifier_uris else a
+        for a in lab.topology_now().applications
+    ]
+    lab.break_topology(applications=applications)
+    replace_provider(lab, issuer_uri=f"https://login.microsoftonline.com/{provider_tenant(lab)}/v2.0")
+
+
+def provider_tenant(lab: RunningLab) -> str:
+    return lab.topology.tenants[0].tenant_id
+
+
+def _workdir(lab: RunningLab) -> Path:
+    return cast(Path, getattr(lab, "workdir", Path(tempfile.gettempdir())))
+
+
+def gcloud_azure_cred_config(lab: RunningLab, *, resource: str | None = None) -> dict[str, object]:
+    """What ``gcloud iam workload-identity-pools create-cred-config AUDIENCE --azure`` writes: without
+    ``--app-id-uri`` the IMDS URL's resource= is ``https://iam.googleapis.com/`` + the provider's name
+    (https://cloud.google.com/sdk/gcloud/reference/iam/workload-identity-pools/create-cred-config)."""
+    audience = lab.sts_audience()
+    resource = resource or "https://iam.googleapis.com/" + audience.removeprefix("//iam.googleapis.com/")
+    return {
+        "universe_domain": "googleapis.com",
+        "type": "external_account",
+        "audience": audience,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": "https://sts.googleapis.com/v1/token",
+        "credential_source": {
+            "url": "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01"
+            f"&resource={resource}",
+            "headers": {"Metadata": "True"},
+            "format": {"type": "json", "subject_token_field_name": "access_token"},
+        },
+    }
+
+
+def _cred_config_with_gcloud_default_resource(lab: RunningLab) -> Settings:
+    path = _workdir(lab) / "gcloud-azure-cred-config.json"
+    path.write_text(json.dumps(gcloud_azure_cred_config(lab)))
+    return {
+        "GCP_WORKLOAD_IDENTITY_PROVIDER": None,
+        "AZURE_TOKEN_AUDIENCE": None,
+        "GOOGLE_APPLICATION_CREDENTIALS": str(path),
+    }
+
+
+def _cred_config_json_in_the_variable(lab: RunningLab) -> Settings:
+    config = gcloud_azure_cred_config(lab, resource=function_app_settings(lab)["AZURE_TOKEN_AUDIENCE"])
+    return {
+        "GCP_WORKLOAD_IDENTITY_PROVIDER": None,
+        "AZURE_TOKEN_AUDIENCE": None,
+        "GOOGLE_APPLICATION_CREDENTIALS": json.dumps(config),
+    }
+
+
+def _expired_federated_token_file(lab: RunningLab) -> Settings:
+    """AKS-style workload identity whose token file nothing rewrote: the assertion expired an hour ago.
+    (The lab's Entra trusts Google's issuer; the app is the Cloud Function's, which trusts this subject.)"""
+    running = cast(Lab, lab)
+    account = running.topology.service_account(running.topology.runtime.metadata_service_account)
+    assert account is not None
+    now = int(running.controls.now())
+    token = running.keys.mint(
+        GOOGLE,
+        {"iss": "https://accounts.google.com", "sub": account.unique_id, "aud": "api://AzureADTokenExchange",
+         "iat": now - 7200, "exp": now - 3600},
+    )  # fmt: skip
+    path = _workdir(lab) / "azure-identity-token"
+    path.write_text(token)
+    return {
+        "AZURE_CREDENTIAL_SOURCE": "workload_identity",
+        "AZURE_FEDERATED_TOKEN_FILE": str(path),
+        "AZURE_CLIENT_ID": _blob_reader(lab),
+        "AZURE_TENANT_ID": provider_tenant(lab),
+    }
+
+
+SECOND_TENANT = "6c1b7a2e-3f4d-4e8b-9a0c-5d2e1f3a4b6c"
+SECOND_TENANT_APP = "b7e2c9d1-4a6f-4c3e-8d1b-2f5a7c9e0d34"
+
+
+def add_second_tenant(lab: Lab) -> dict[str, str]:
+    """A second directory with an app that trusts the Cloud Function's service account and holds Storage
+    Blob Data Reader on the container; the storage account stays in the first tenant. Returns the Cloud
+    Function settings that sign in there."""
+    topology = lab.topology_now()
+    reader = next(a for a in topology.applications if a.client_id == _blob_reader(lab))
+    app = Application(
+        tenant_id=SECOND_TENANT,
+        display_name="partner-blob-reader",
+        client_id=SECOND_TENANT_APP,
+        service_principal_object_id="c3d4e5f6-0718-4a2b-9c3d-4e5f60718293",
+        federated_identity_credentials=reader.federated_identity_credentials,
+    )
+    scope = topology.role_assignments[0].scope
+    lab.break_topology(
+        tenants=[*topology.tenants, Tenant(SECOND_TENANT, "Fabrikam (lab)")],
+        applications=[*topology.applications, app],
+        role_assignments=[
+            *topology.role_assignments,
+            RoleAssignment(scope, "Storage Blob Data Reader", app.service_principal_object_id),
+        ],
+    )
+    return {"AZURE_TENANT_ID": SECOND_TENANT, "AZURE_CLIENT_ID": SECOND_TENANT_APP}
+
+
+def _wrong_client_secret(lab: RunningLab) -> Settings:
+    developer = next(a for a in lab.topology.applications if a.password)
+    return {
+        "AZURE_CREDENTIAL_SOURCE": "client_secret",
+        "AZURE_CLIENT_ID": developer.client_id,
+        "AZURE_TENANT_ID": developer.tenant_id,
+        "AZURE_CLIENT_SECRET": "the secret's ID, not its value",  # pragma: allowlist secret
+    }
+
+
 MISCONFIGURATIONS: tuple[Misconfiguration, ...] = (
     # -- Google -> Azure (the Cloud Function) ----------------------------------------------------
     Misconfiguration(
@@ -102,7 +229,7 @@ MISCONFIGURATIONS: tuple[Misconfiguration, ...] = (
         "(`gcloud iam service-accounts describe … --format='value(uniqueId)'`).",
         403,
         "entra.token",
-        "AADSTS70021",
+        "AADSTS700213",
         ("unique ID", "sub="),
         break_topology=_fic_subject_is_email,
     ),
@@ -327,5 +454,93 @@ MISCONFIGURATIONS: tuple[Misconfiguration, ...] = (
             "GOOGLE_CLOUD_PROJECT": None,
             "AZURE_TOKEN_AUDIENCE": "not a uri",
         },
+    ),
+    # -- found in public reports (issue 15) ------------------------------------------------------
+    Misconfiguration(
+        "v2-token-audience-uri",
+        FUNCTION_APP,
+        "The audience app issues v2 tokens and the provider's `allowed_audiences` holds its `api://` URI",
+        "A v2 token's `aud` is the app's client ID (a GUID), never the `api://` URI: add the client ID to the "
+        "provider's `allowed_audiences` (or keep the app at v1 tokens).",
+        403,
+        "gcp.sts",
+        "invalid_grant",
+        ("v2", "client ID", "333d03c9-522a-4b89-bdd2-f529e295595a"),
+        break_topology=_audience_app_issues_v2,
+    ),
+    Misconfiguration(
+        "cred-config-gcloud-default-resource",
+        FUNCTION_APP,
+        "`GOOGLE_APPLICATION_CREDENTIALS` is a `gcloud … create-cred-config --azure` file made without "
+        "`--app-id-uri`",
+        "Re-create the file with `--app-id-uri api://<client-id>` (the audience app's identifier URI), or set "
+        "`AZURE_TOKEN_AUDIENCE`.",
+        500,
+        "settings",
+        "",
+        ("GOOGLE_APPLICATION_CREDENTIALS", "--app-id-uri", "https://iam.googleapis.com/"),
+        settings=_cred_config_with_gcloud_default_resource,
+    ),
+    Misconfiguration(
+        "credentials-json-in-variable",
+        FUNCTION_APP,
+        "`GOOGLE_APPLICATION_CREDENTIALS` holds the credential file's JSON instead of its path",
+        "Write the JSON to a file and set `GOOGLE_APPLICATION_CREDENTIALS` to the file's path.",
+        500,
+        "settings",
+        "",
+        ("GOOGLE_APPLICATION_CREDENTIALS", "JSON itself"),
+        settings=_cred_config_json_in_the_variable,
+    ),
+    Misconfiguration(
+        "credentials-file-missing",
+        FUNCTION_APP,
+        "`GOOGLE_APPLICATION_CREDENTIALS` names a file that is not there",
+        "Deploy the credential file with the function, and set `GOOGLE_APPLICATION_CREDENTIALS` to its path.",
+        500,
+        "settings",
+        "",
+        ("GOOGLE_APPLICATION_CREDENTIALS", "no file at"),
+        settings=lambda lab: {
+            "GCP_WORKLOAD_IDENTITY_PROVIDER": None,
+            "AZURE_TOKEN_AUDIENCE": None,
+            "GOOGLE_APPLICATION_CREDENTIALS": "/home/site/wwwroot/credentials.json",
+        },
+    ),
+    Misconfiguration(
+        "federated-token-file-expired",
+        FUNCTION_APP,
+        "Workload identity (AKS) with an `AZURE_FEDERATED_TOKEN_FILE` nothing rewrites, read after it expired",
+        "Keep the token file fresh: on AKS the kubelet rotates the projected token (check the pod's "
+        "`azure.workload.identity/use` label); elsewhere rewrite the file before the token expires.",
+        403,
+        "entra.token",
+        "AADSTS700024",
+        ("AZURE_FEDERATED_TOKEN_FILE",),
+        settings=_expired_federated_token_file,
+    ),
+    Misconfiguration(
+        "wrong-client-secret",
+        FUNCTION_APP,
+        "`AZURE_CLIENT_SECRET` holds the secret's ID, not its value (client-secret source)",
+        "Set `AZURE_CLIENT_SECRET` to the secret's value, shown once when it is created.",
+        403,
+        "entra.token",
+        "AADSTS7000215",
+        ("AZURE_CLIENT_SECRET",),
+        settings=_wrong_client_secret,
+    ),
+    Misconfiguration(
+        "storage-in-another-tenant",
+        CLOUD_FUNCTION,
+        "The app registration is in another tenant than the storage account (its role assignment made there)",
+        "Sign in to the storage account's tenant: `AZURE_TENANT_ID` must be that tenant, and the app registration "
+        "(or its service principal) must be there.",
+        401,
+        "azure.data",
+        "InvalidAuthenticationInfo",
+        ("AZURE_TENANT_ID", "Issuer validation failed"),
+        break_topology=add_second_tenant,
+        settings=lambda lab: {"AZURE_TENANT_ID": SECOND_TENANT, "AZURE_CLIENT_ID": SECOND_TENANT_APP},
     ),
 )

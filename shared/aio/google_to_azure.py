@@ -19,6 +19,7 @@ from shared import errors, tracing
 from shared._google_to_azure_base import GoogleToAzureBase
 from shared.google_id_tokens import GoogleIdTokenSupplier
 from shared.refresh import AsyncTokenHolder, Fetched, RefreshTiming
+from shared.retry import deadline_scope
 from shared.settings import GoogleToAzureSettings
 
 _ASSERTION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -73,16 +74,20 @@ class GoogleFederatedCredential(GoogleToAzureBase[AsyncTokenHolder[AccessTokenIn
     async def _fetch(
         self, scopes: tuple[str, ...], options: TokenRequestOptions | None
     ) -> Fetched[AccessTokenInfo]:
-        assertion = await asyncio.to_thread(self._fresh_assertion)
-        reset = _ASSERTION.set(assertion)
-        try:
-            with tracing.hop("entra.token", self.token_endpoint):
-                try:
-                    info = await self._client.get_token_info(*scopes, options=options)
-                except Exception as exc:
-                    raise self._translate(exc) from None
-        finally:
-            _ASSERTION.reset(reset)
+        with deadline_scope(self.settings.retry):
+            try:
+                assertion = await asyncio.to_thread(self._fresh_assertion)
+            except errors.FederationError as exc:
+                raise self._translate(exc, scopes) from None
+            reset = _ASSERTION.set(assertion)
+            try:
+                with tracing.hop("entra.token", self.token_endpoint):
+                    try:
+                        info = await self._client.get_token_info(*scopes, options=options)
+                    except Exception as exc:
+                        raise self._translate(exc, scopes) from None
+            finally:
+                _ASSERTION.reset(reset)
         return info, self._expires_at(info)
 
     def _prefetched_assertion(self) -> str:

@@ -81,25 +81,22 @@ def run(
             verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
             break
         except Exception as exc:  # every failure becomes a verdict, described as the functions describe it
-            failure = describe(exc)
-            detail = failure.message
-            if failure.code == "internal":  # doctor is run by the operator: say what it was
-                detail = f"{type(exc).__name__}: {redact(str(exc))}"
-            if failure.settings:
-                detail += f" (settings: {', '.join(failure.settings)})"
-            verdicts.append(
-                Verdict(
-                    failure.hop or hop,
-                    False,
-                    detail,
-                    failure.fix or "",
-                    failure.upstream_code or None,
-                    ms=_ms(started),
-                )
-            )
+            verdicts.append(failed_verdict(exc, hop, ms=_ms(started)))
             break
         verdicts.append(Verdict(hop, True, detail, claims=claims, ms=_ms(started)))
     return verdicts
+
+
+def failed_verdict(exc: BaseException, hop: str, *, ms: float = 0.0) -> Verdict:
+    """The verdict for what a step raised, described as the functions describe it (an unexpected error
+    says what it was: doctor and ``token`` are run by the operator)."""
+    failure = describe(exc)
+    detail = failure.message
+    if failure.code == "internal":
+        detail = f"{type(exc).__name__}: {redact(str(exc))}"
+    if failure.settings:
+        detail += f" (settings: {', '.join(failure.settings)})"
+    return Verdict(failure.hop or hop, False, detail, failure.fix or "", failure.upstream_code or None, ms=ms)
 
 
 def _ms(started: float) -> float:
@@ -123,18 +120,15 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         from shared.azure_to_google import AzureSubjectTokenSupplier
 
         value = state["settings"]
-        supplier = AzureSubjectTokenSupplier(azure_credential(value), value.azure_audience)
+        supplier = AzureSubjectTokenSupplier(
+            azure_credential(value), value.azure_audience, value.audience_setting
+        )
         token = supplier.get_subject_token(None, None)
         claims = shown_claims(token)
         # The token doctor fetched, handed to the exchange steps (no second request).
         state["azure_credential"] = StaticTokenCredential(token, int(claims.get("exp", time.time() + 300)))
-        acceptable = {value.azure_audience, value.azure_audience.removeprefix("api://")}
-        if claims.get("aud") not in acceptable:
-            raise Mismatch(
-                "azure.token",
-                f"the token's aud is {claims.get('aud')!r}, not AZURE_TOKEN_AUDIENCE {value.azure_audience!r}",
-                "request the token for the audience the pool provider allows (AZURE_TOKEN_AUDIENCE).",
-            )
+        # No judgement of aud here: the function makes none, STS does (next step). A v2 token's aud is the
+        # audience app's client ID whatever identifier URI was asked for, and that works if the provider allows it.
         principal = expected.get("function_app_principal_id")
         if principal and claims.get("oid") != principal:
             raise Mismatch(
@@ -151,6 +145,12 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
                 f"set AZURE_TOKEN_AUDIENCE to {audience}.",
             )
         version = "v2" if str(claims.get("iss", "")).endswith("/v2.0") else "v1"
+        if version == "v2":
+            return (
+                f"a v2 token from {type(supplier.credential).__name__}: the provider's issuer must be "
+                f"{claims.get('iss')} and its allowed_audiences must include the app's client ID {claims.get('aud')}",
+                claims,
+            )
         return (
             f"a {version} token from {type(supplier.credential).__name__}; the provider's issuer must be {claims.get('iss')}",
             claims,

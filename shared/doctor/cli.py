@@ -25,8 +25,9 @@ from shared.doctor import checks as doctor
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
 
-def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
+    err = err or sys.stderr
     parser = argparse.ArgumentParser(prog="federation", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("doctor", help="check every hop, show the claims that matter, name the fix")
@@ -50,7 +51,28 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.command == "doctor":
         expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
         return _doctor(args.direction, expected, as_json=args.json, out=out)
-    return _token(args.direction, args.scope, out=out)
+    try:
+        return _token(args.direction, args.scope, out=out)
+    except Exception as exc:  # one clear error, as doctor gives it: hop, what happened, the fix; exit 1
+        _write_verdict(err, doctor.failed_verdict(exc, "settings"), label="token:")
+        return 1
+
+
+def _write_verdict(out: TextIO, verdict: doctor.Verdict, *, label: str, timed: bool = False) -> None:
+    """One hop's verdict: ``<label> ok|FAIL <hop> <detail>``, then its claims, upstream code and fix."""
+    mark = "ok  " if verdict.ok else "FAIL"
+    out.write(
+        f"{label} {mark} {verdict.hop:<13} {verdict.detail}"
+        + (f"  ({verdict.ms:g} ms)" if timed else "")
+        + "\n"
+    )
+    for name, shown in (
+        ("", _claims(verdict.claims) if verdict.claims else ""),
+        ("upstream: ", verdict.code),
+        ("fix: ", verdict.fix),
+    ):
+        if shown:
+            out.write(f"{'':<{len(label)}}      {'':<13} {name}{shown}\n")
 
 
 def _quiet_logs(*, verbose: bool) -> None:
@@ -79,14 +101,7 @@ def _doctor(direction: str, expected: dict[str, object] | None, *, as_json: bool
         return 0 if healthy else 1
     out.write(f"doctor: {direction}\n")
     for verdict in verdicts:
-        mark = "ok  " if verdict.ok else "FAIL"
-        out.write(f"  {mark} {verdict.hop:<13} {verdict.detail}  ({verdict.ms:g} ms)\n")
-        if verdict.claims:
-            out.write(f"       {'':<13} {_claims(verdict.claims)}\n")
-        if verdict.code:
-            out.write(f"       {'':<13} upstream: {verdict.code}\n")
-        if verdict.fix:
-            out.write(f"       {'':<13} fix: {verdict.fix}\n")
+        _write_verdict(out, verdict, label=" ", timed=True)
     failed = [v.hop for v in verdicts if not v.ok]
     out.write(f"{'every hop is healthy' if healthy else 'failed at ' + ', '.join(failed)}\n")
     return 0 if healthy else 1

@@ -24,6 +24,7 @@ from shared.errors.base import (
     body_text,
     is_unavailable,
     json_body,
+    jwt_claims,
 )
 from shared.errors.entra import AADSTS, entra_refusal, entra_refusal_of
 from shared.errors.google import STS_FIXES, google_api_refusal, sts_refusal
@@ -47,5 +48,6 @@ __all__ = [
     "google_api_refusal",
     "is_unavailable",
     "json_body",
+    "jwt_claims",
     "sts_refusal",
 ]

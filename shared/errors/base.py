@@ -129,6 +129,22 @@ class SettingsError(FederationError, ValueError):
 # -- helpers ----------------------------------------------------------------------------------
 
 
+def jwt_claims(token: object, *, hop: str, what: str, fix: str) -> dict[str, Any]:
+    """The unverified claims of ``token``, or :class:`GoogleIdTokenError`/:class:`ManagedIdentityError`
+    (by ``hop``) saying that ``what`` returned something that is not a JWT, and its type."""
+    from google.auth import jwt as google_jwt  # already loaded by google-auth
+
+    error = GoogleIdTokenError if hop.startswith("gcp") else ManagedIdentityError
+    if not isinstance(token, str):
+        raise error(f"{what} returned a {type(token).__name__}, not a JWT string", hop=hop, fix=fix)
+    try:
+        claims: dict[str, Any] = google_jwt.decode(token, verify=False)
+    except Exception:  # binascii.Error, ValueError, MalformedError, UnicodeDecodeError ...
+        shape = "a JSON object" if token.lstrip().startswith("{") else f"{len(token)} characters"
+        raise error(f"{what} returned something that is not a JWT ({shape})", hop=hop, fix=fix) from None
+    return claims
+
+
 def json_body(body: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
     """An error response body as a dict (empty if it is not a JSON object)."""
     if isinstance(body, Mapping):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.exceptions import ClientAuthenticationError
@@ -23,6 +23,11 @@ from shared.errors.base import (
 class _Aadsts:
     meaning: str
     fix: str
+    fix_at: Mapping[str, str] = field(default_factory=dict)  # a hop's own fix, where the direction matters
+
+    def fix_for(self, hop: str, source: str = "") -> str:
+        """The fix for the credential ``source`` (its class name), else for ``hop``, else the general one."""
+        return self.fix_at.get(source) or self.fix_at.get(hop, self.fix)
 
 
 # What each AADSTS code means for this federation, and what to change. ``{client_id}``,
@@ -48,8 +53,8 @@ AADSTS: dict[int, _Aadsts] = {
     ),
     700212: _Aadsts(
         "no federated identity credential on app {client_id} accepts the assertion's audience ({assertion})",
-        "set GOOGLE_ID_TOKEN_AUDIENCE to the federated credential's audience (normally "
-        "api://AzureADTokenExchange).",
+        "set GOOGLE_ID_TOKEN_AUDIENCE to the federated credential's audience (in this cloud normally "
+        "{token_exchange_audience}).",
     ),
     700213: _Aadsts(
         "no federated identity credential on app {client_id} matches the assertion's subject ({assertion})",
@@ -67,6 +72,13 @@ AADSTS: dict[int, _Aadsts] = {
         "the client assertion is outside its valid time range",
         "a stale or future-dated Google ID token: fetch a fresh one per request (this library does) and "
         "check the machine's clock.",
+        fix_at={
+            # Azure -> Google on AKS: azure-identity reads AZURE_FEDERATED_TOKEN_FILE as the assertion.
+            "WorkloadIdentityCredential": "the token in AZURE_FEDERATED_TOKEN_FILE has expired and nothing "
+            "rewrote the file: on AKS the kubelet refreshes the projected service account token (check the "
+            "pod's azure.workload.identity/use label and its projected token volume); elsewhere write a fresh "
+            "token to the file before the old one expires.",
+        },
     ),
     50027: _Aadsts(
         "the client assertion is not a valid JWT",
@@ -87,9 +99,17 @@ AADSTS: dict[int, _Aadsts] = {
         "configure a credential source (GOOGLE_ID_TOKEN_SOURCE, or AZURE_CLIENT_SECRET for local development).",
     ),
     500011: _Aadsts(
-        "the resource {resource} has no service principal in the tenant",
-        "for Azure -> Google, AZURE_TOKEN_AUDIENCE must be the identifier URI of the audience app, and the app "
-        "needs a service principal in the tenant; for an Azure SDK scope, use '<resource>/.default'.",
+        "the resource {resource} has no service principal in tenant {tenant_id}",
+        "request a scope '<resource>/.default' of a resource that exists in the tenant.",
+        fix_at={
+            # Azure -> Google: the managed identity asked for AZURE_TOKEN_AUDIENCE.
+            "azure.msi": "{audience_setting} must be the identifier URI (api://...) of the audience app, and "
+            "the app needs a service principal in the tenant; now {resource}.",
+            # Google -> Azure: the scope a client (or `federation token --scope`) asked for.
+            "entra.token": "the scope {scope} names no resource in tenant {tenant_id}: ask for a resource that "
+            "exists there (Blob Storage: https://storage.azure.com/.default); your own API needs a service "
+            "principal in the tenant (az ad sp create --id <app-id>).",
+        },
     ),
     70011: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
     1002012: _Aadsts("the scope is invalid", "a client-credentials scope must be '<resource>/.default'."),
@@ -130,7 +150,17 @@ def entra_refusal(
             short or "Entra ID is unavailable", hop=hop, code=_aadsts(code), status=status
         )
     entry = AADSTS.get(code) if code is not None else None
-    values = {"client_id": "?", "tenant_id": "?", "assertion": "?", "resource": "?", **context}
+    values = {
+        "client_id": "?",
+        "tenant_id": "?",
+        "assertion": "?",
+        "resource": "?",
+        "scope": "?",
+        "source": "",
+        "audience_setting": "AZURE_TOKEN_AUDIENCE",
+        "token_exchange_audience": "api://AzureADTokenExchange",
+        **context,
+    }
     if entry is None:
         return EntraRefusal(
             short or "Entra ID refused the token request",
@@ -143,7 +173,7 @@ def entra_refusal(
     return EntraRefusal(
         f"Entra ID: {entry.meaning.format_map(values)}. Upstream said: {short}",
         hop=hop,
-        fix=entry.fix.format_map(values),
+        fix=entry.fix_for(hop, values["source"]).format_map(values),
         code=_aadsts(code),
         status=status,
         correlation_id=correlation,

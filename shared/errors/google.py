@@ -20,7 +20,7 @@ from shared.errors.base import (
 STS_FIXES: tuple[tuple[str, str], ...] = (
     (
         r"audience.*id token|id token.*audience",
-        "request the Azure token for one of the provider's allowed audiences: set AZURE_TOKEN_AUDIENCE "
+        "request the Azure token for one of the provider's allowed audiences: set {audience_setting} "
         "(now {azure_audience}) or add it to the provider's allowed_audiences.",
     ),
     (
@@ -53,6 +53,26 @@ STS_FIXES: tuple[tuple[str, str], ...] = (
     ),
 )
 _STS_DEFAULT_FIX = "check the workload identity provider {provider} and its attribute mapping and condition."
+# Where the Azure token's own claims say more than STS's words: (pattern, token version or "", fix).
+STS_TOKEN_FIXES: tuple[tuple[str, str, str], ...] = (
+    (
+        # A v2 access token's aud is the resource app's client ID, whatever identifier URI was asked for
+        # (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference, "aud").
+        r"audience.*id token|id token.*audience",
+        "v2",
+        "the Azure token is a v2 token (the audience app's requested_access_token_version is 2): its aud is the "
+        "app's client ID {token_aud}, never an api:// URI; add {token_aud} to the provider's allowed_audiences "
+        "(or set the app to v1 tokens, whose aud is the identifier URI asked for).",
+    ),
+    (
+        # The token's own iss, not the public cloud's hosts: sovereign clouds issue from their own
+        # (e.g. https://sts.chinacloudapi.cn/<tenant>/ for v1 tokens in Azure China).
+        r"issuer",
+        "",
+        "set the provider's issuer_uri to exactly {token_iss} (this token's issuer: a {token_version} token; the "
+        "audience app's accessTokenAcceptedVersion decides: v1 by default, v2 if set to 2).",
+    ),
+)
 
 
 def sts_refusal(
@@ -73,9 +93,21 @@ def sts_refusal(
         "provider": context.get("provider", "the workload identity provider"),
         "azure_audience": context.get("azure_audience", "?"),
         "claims": context.get("subject_claims", ""),
+        "audience_setting": context.get("audience_setting") or "AZURE_TOKEN_AUDIENCE",
+        "token_aud": context.get("token_aud", "?"),
+        "token_iss": context.get("token_iss", ""),
+        "token_version": context.get("token_version", "v1"),
     }
     said = f"{error} {description}".lower()
-    fix = next((fix for words, fix in STS_FIXES if re.search(words, said, re.DOTALL)), _STS_DEFAULT_FIX)
+    by_token = (
+        fix
+        for words, version, fix in STS_TOKEN_FIXES
+        if re.search(words, said, re.DOTALL)
+        and values["token_iss"]
+        and version in ("", values["token_version"])
+    )
+    by_words = (fix for words, fix in STS_FIXES if re.search(words, said, re.DOTALL))
+    fix = next(by_token, None) or next(by_words, _STS_DEFAULT_FIX)
     return StsRefusal(
         f"Google STS refused the token exchange: {description}",
         hop="gcp.sts",

@@ -51,12 +51,12 @@ def respond(
         status=reply.status,
         latency_s=time.perf_counter() - started,
         request_id=request_id,
-        error=reply.error,
+        error=reply.log_fields,  # in full: the caller may have been shown less
         extra=extra,
         stacklevel=3,  # the entrypoint's line, not this one
     )
     headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
-    return Reply(reply.status, reply.body, headers)
+    return Reply(reply.status, reply.body, headers, logged=reply.logged)
 
 
 class PerInstance(Generic[T]):

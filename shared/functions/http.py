@@ -15,12 +15,27 @@ into a Flask or an Azure Functions response. The contract:
 =====  ===========================================================================================
 
 Bodies are ``{"error": {"status", "code", "message", ...}}``; never a traceback, never a token.
+
+**What a caller is shown** (``FEDERATION_ERROR_DETAIL``, read per reply):
+
+* ``full`` (the default): code, hop, the upstream's code, the fix, and the message: upstream text
+  cut to :data:`MAX_SHOWN` characters, with evaluator dumps and claim dictionaries removed. The
+  fix names tenant and object IDs and ``principal://`` members: internal identifiers, not
+  secrets, and what the person fixing it needs. The default because both triggers require
+  authentication (a function key; Cloud Run's invoker role), so the caller is an operator or a
+  trusted service.
+* ``minimal``: status, code, hop, request ID (and ``Retry-After`` / the bad parameter): for a
+  function that untrusted callers can reach. Everything else is in the log line of that request ID.
+
+Either way the full detail (redacted) goes to the function's log with the request ID
+(:attr:`Reply.log_fields`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,8 +58,9 @@ DATA_PLANE_FIXES = {
     "take a few minutes to apply.",
     "AuthorizationFailure": "the storage account's network rules or a deny assignment block this identity: "
     "allow the function's egress or grant 'Storage Blob Data Reader'.",
-    "InvalidAuthenticationInfo": "Azure Storage did not accept the token: the app registration must be in the "
-    "storage account's tenant (AZURE_TENANT_ID) and the token's audience https://storage.azure.com.",
+    "InvalidAuthenticationInfo": "Azure Storage did not accept the token: it must be issued by the storage "
+    "account's tenant (AZURE_TENANT_ID names the tenant the app registration signs in to) for the audience "
+    "https://storage.azure.com.",
     "ContainerNotFound": "no such container in the storage account: check the 'container' parameter or "
     "AZURE_STORAGE_CONTAINER.",
     # BigQuery (error reason)
@@ -62,6 +78,7 @@ class Reply:
     status: int
     body: Mapping[str, Any]
     headers: Mapping[str, str] = field(default_factory=dict)
+    logged: Mapping[str, Any] | None = field(default=None, compare=False)  # the full error, for the log
 
     def json(self) -> str:
         return json.dumps(self.body, default=str, separators=(",", ":"))
@@ -75,6 +92,11 @@ class Reply:
     @property
     def error_code(self) -> str | None:
         return str(self.error["code"]) if self.error else None
+
+    @property
+    def log_fields(self) -> Mapping[str, Any] | None:
+        """The error as the function's log records it: in full (redacted), whatever the caller was shown."""
+        return self.logged if self.logged is not None else self.error
 
 
 class BadParameter(ValueError):
@@ -224,25 +246,70 @@ def describe(error: BaseException) -> Failure:
         return _google_data_plane(google)
     if _is_connection_error(error):
         return _unavailable(f"endpoint unreachable: {type(error).__name__}", hop="google")
+    sdk = _sdk_failure(error)
+    if sdk is not None:
+        return sdk
     return _failure(500, "internal", "unexpected error; see the function's logs for this request_id")
 
 
-def error_reply(error: BaseException, *, request_id: str) -> Reply:
-    """The reply for anything an entrypoint raised, by the contract in the module docstring."""
+ERROR_DETAIL_ENV = "FEDERATION_ERROR_DETAIL"
+ERROR_DETAILS = ("full", "minimal")
+MAX_SHOWN = 500  # characters of upstream text a caller is shown
+_MINIMAL_FIELDS = ("status", "code", "hop", "request_id", "retry_after_s", "parameter")
+# Where an upstream's text turns into its internals: a CEL evaluator's activation, a traceback.
+_DUMP = re.compile(
+    r"\s*[(\[]?\s*\(?in activation|Activation\(|NameContainer\(|Referent\(|Traceback \(most recent"
+)
+# A dictionary of token claims (``{'iss': ..., 'sub': ...}``), as evaluators and SDKs print them.
+_CLAIMS = re.compile(r"\{[^{}]*[\"'](?:iss|sub|aud|tid|oid|azp|appid|email)[\"']\s*:[^{}]*\}")
+
+
+def error_detail(environ: Mapping[str, str] | None = None) -> str:
+    """``FEDERATION_ERROR_DETAIL``: ``full`` (default) or ``minimal``; anything else shows the minimum."""
+    value = (os.environ if environ is None else environ).get(
+        ERROR_DETAIL_ENV, "full"
+    ).strip().lower() or "full"
+    return value if value in ERROR_DETAILS else "minimal"
+
+
+def shown_text(text: str, limit: int = MAX_SHOWN) -> str:
+    """Upstream ``text`` as a caller may see it: no evaluator dump, no claims, at most ``limit`` characters."""
+    dump = _DUMP.search(text)
+    if dump:
+        text = text[: dump.start()].rstrip(" ,;:(") + " (evaluator detail in the function's log)"
+    text = _CLAIMS.sub("{claims}", text)
+    if len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
+def error_reply(error: BaseException, *, request_id: str, detail: str | None = None) -> Reply:
+    """The reply for anything an entrypoint raised, by the contract in the module docstring, shown at
+    ``detail`` (default :func:`error_detail`); :attr:`Reply.log_fields` keeps the full error."""
     failure = describe(error)
     headers = {"Retry-After": str(failure.retry_after_s)} if failure.retry_after_s else {}
-    return Reply(failure.status, _error(failure, request_id), headers)
+    full = _error(failure, request_id)["error"]
+    if (detail or error_detail()) == "minimal":
+        shown = {key: full[key] for key in _MINIMAL_FIELDS if key in full}
+    else:
+        shown = {key: shown_text(value) if isinstance(value, str) else value for key, value in full.items()}
+    return Reply(failure.status, {"error": shown}, headers, logged=full)
 
 
 # -- data planes ------------------------------------------------------------------------------
 
 
 def _azure_data_plane(error: HttpResponseError) -> Failure:
-    status = int(error.status_code or 0)
-    code = str(getattr(error, "error_code", None) or error.reason or status)
-    message = (error.message or "").splitlines()[0] if error.message else f"HTTP {status}"
-    if is_unavailable(status):
-        response: Any = error.response
+    status = int(getattr(error, "status_code", None) or 0)
+    code = str(getattr(error, "error_code", None) or getattr(error, "reason", None) or status)
+    text = getattr(error, "message", None) or ""
+    message = text.splitlines()[0] if text else f"HTTP {status}"
+    # Storage says why it refused authentication in AuthenticationErrorDetail ("Issuer validation failed.").
+    why = re.search(r"(?im)^\s*AuthenticationErrorDetail:\s*(.+)$", text)
+    if why:
+        message = f"{message} {why.group(1).strip()}"
+    if status == 0 or is_unavailable(status):
+        response: Any = getattr(error, "response", None)
         retry_after = response.headers.get("Retry-After") if response is not None else None
         return _unavailable(message, hop="azure.data", retry_after_s=_seconds(retry_after))
     return _refusal(status, code, message, hop="azure.data")
@@ -259,7 +326,9 @@ def _google_data_plane(error: Any) -> Failure:
 
 
 def _refusal(status: int, code: str, message: str, *, hop: str) -> Failure:
-    fix = DATA_PLANE_FIXES.get(code)
+    fix = DATA_PLANE_FIXES.get(code) or (
+        f"the service refused with {code}: check the function identity's access to it (the message says which)."
+    )
     if status in (401, 403, 404):
         return _failure(status, _STATUS_CODES[status], message, hop=hop, upstream_code=code, fix=fix)
     return _failure(502, "upstream_error", message, hop=hop, upstream_code=code, fix=fix)
@@ -268,9 +337,13 @@ def _refusal(status: int, code: str, message: str, *, hop: str) -> Failure:
 _STATUS_CODES = {401: "upstream_unauthenticated", 403: "upstream_forbidden", 404: "not_found"}
 
 
-def _unavailable(message: str, *, hop: str, retry_after_s: float | None = None) -> Failure:
+def _unavailable(message: str, *, hop: str, retry_after_s: float | None = None, fix: str = "") -> Failure:
     seconds = max(1, math.ceil(retry_after_s)) if retry_after_s else DEFAULT_RETRY_AFTER_S
-    return _failure(503, "unavailable", message, hop=hop, retry_after_s=seconds)
+    fix = (
+        fix
+        or f"try again after {seconds} s; if it persists, check that {hop} is reachable from the function."
+    )
+    return _failure(503, "unavailable", message, hop=hop, retry_after_s=seconds, fix=fix)
 
 
 def _failure(status: int, code: str, message: str, **extra: Any) -> Failure:
@@ -279,14 +352,111 @@ def _failure(status: int, code: str, message: str, **extra: Any) -> Failure:
     return Failure(status, code, redact(message), **cleaned)
 
 
+# Every other exception the SDKs on our paths raise, most specific first: (module, class) -> the
+# contract's status, code, hop and fix. A user's code or settings can cause each of them, so none
+# is a 500 "internal". (The federation's own failures are translated where they happen; these are
+# what reaches a function from an SDK directly, e.g. a custom supplier or credential.)
+_BAD_URL = "an endpoint URL is invalid: check the *_URL and *_ENDPOINT settings."
+_CLIENT_CERT = (
+    "the client certificate configuration is invalid: unset GOOGLE_API_USE_CLIENT_CERTIFICATE or fix it."
+)
+_SERDE = "an Azure request or response could not be (de)serialized: see the message and the function's logs."
+_SDK_ERRORS: tuple[tuple[str, str, int, str, str, str], ...] = (
+    ("google.auth.exceptions", "DefaultCredentialsError", 500, "misconfigured", "google.credentials",
+     "GOOGLE_APPLICATION_CREDENTIALS must be the path of a credential file (not the file's JSON), and the file "
+     "a service-account key or an external_account configuration."),
+    ("google.auth.exceptions", "TransportError", 503, "unavailable", "google", ""),
+    ("google.auth.exceptions", "TimeoutError", 503, "unavailable", "google", ""),
+    ("google.auth.exceptions", "MalformedError", 502, "upstream_error", "google",
+     "a Google token or response could not be parsed: a custom supplier must return the token itself (a JWT "
+     "string), not a response body."),
+    ("google.auth.exceptions", "ClientCertError", 500, "misconfigured", "google",
+     _CLIENT_CERT),
+    ("google.auth.exceptions", "MutualTLSChannelError", 500, "misconfigured", "google",
+     _CLIENT_CERT),
+    ("google.auth.exceptions", "InvalidValue", 500, "misconfigured", "google",
+     "a Google credential setting has an invalid value: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidType", 500, "misconfigured", "google",
+     "a Google credential setting has the wrong type: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidResource", 500, "misconfigured", "google",
+     "a Google credential names an invalid resource: check the credential configuration."),
+    ("google.auth.exceptions", "InvalidOperation", 500, "misconfigured", "google",
+     "the Google credential cannot do this: check the credential configuration."),
+    ("google.auth.exceptions", "GoogleAuthError", 403, "federation_refused", "google",
+     "Google refused the credentials: run `federation doctor azure-to-google` for the failing hop."),
+    ("azure.identity", "CredentialUnavailableError", 500, "misconfigured", "azure.token",
+     "no Azure credential is available here: enable the managed identity, or set AZURE_CREDENTIAL_SOURCE and "
+     "its settings (see shared.settings)."),
+    ("azure.identity", "AuthenticationRequiredError", 500, "misconfigured", "azure.token",
+     "the Azure credential needs an interactive sign-in: use a managed identity or workload identity instead."),
+    ("azure.core.exceptions", "ClientAuthenticationError", 403, "federation_refused", "azure.token",
+     "Entra ID refused the credential: run `federation doctor` for the failing hop."),
+    ("azure.core.exceptions", "SerializationError", 502, "upstream_error", "azure",
+     _SERDE),
+    ("azure.core.exceptions", "DeserializationError", 502, "upstream_error", "azure",
+     _SERDE),
+    ("azure.core.exceptions", "AzureError", 502, "upstream_error", "azure",
+     "an Azure service answered in a way the function did not expect: see the message and the function's logs."),
+    ("msal.exceptions", "MsalError", 403, "federation_refused", "entra.token",
+     "Entra ID refused the token request: check AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_AUTHORITY_HOST."),
+    ("google.api_core.exceptions", "DuplicateCredentialArgs", 500, "misconfigured", "google.data",
+     "give the Google client either credentials or a credentials file, not both."),
+    ("google.api_core.exceptions", "AsyncRestUnsupportedParameterError", 500, "misconfigured", "google.data",
+     "a client option is not supported by the async REST transport: drop it or use the sync client."),
+    ("google.api_core.exceptions", "GoogleAPIError", 502, "upstream_error", "google.data",
+     "a Google API call failed: see the message and the function's logs."),
+    ("requests.exceptions", "SSLError", 503, "unavailable", "google",
+     "the TLS handshake failed: check the endpoint and the trusted CAs (REQUESTS_CA_BUNDLE)."),
+    ("requests.exceptions", "InvalidURL", 500, "misconfigured", "google",
+     _BAD_URL),
+    ("requests.exceptions", "URLRequired", 500, "misconfigured", "google",
+     _BAD_URL),
+    ("requests.exceptions", "MissingSchema", 500, "misconfigured", "google",
+     _BAD_URL),
+    ("requests.exceptions", "InvalidSchema", 500, "misconfigured", "google",
+     _BAD_URL),
+    ("requests.exceptions", "RequestException", 502, "upstream_error", "google",
+     "an HTTP exchange with a Google service failed: see the message and the function's logs."),
+    ("urllib3.exceptions", "ProxySchemeUnsupported", 500, "misconfigured", "google",
+     "the proxy URL's scheme is not supported: check HTTPS_PROXY / HTTP_PROXY."),
+    ("urllib3.exceptions", "LocationValueError", 500, "misconfigured", "google",
+     _BAD_URL),
+    ("urllib3.exceptions", "HTTPError", 503, "unavailable", "google", ""),
+    ("urllib3.exceptions", "HTTPWarning", 502, "upstream_error", "google",
+     "an HTTP exchange failed: see the message and the function's logs."),
+)  # fmt: skip
+
+
+def _sdk_failure(error: BaseException) -> Failure | None:
+    """The contract's failure for an SDK exception in :data:`_SDK_ERRORS`, or ``None``."""
+    for module_name, class_name, status, code, hop, fix in _SDK_ERRORS:
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None) if module is not None else None
+        if not (isinstance(cls, type) and isinstance(error, cls)):
+            continue
+        message = f"{type(error).__name__}: {_first_line(error)}"
+        if status == 503:
+            return _unavailable(message, hop=hop, fix=fix)
+        return _failure(status, code, message, hop=hop, fix=fix)
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    try:
+        text = str(error).strip()
+    except Exception:  # an exception whose __str__ needs attributes it was not given
+        text = ""
+    return (text.splitlines()[0] if text else "no detail")[:300]
+
+
 def _google_api_error(error: BaseException) -> BaseException | None:
     """A ``google.api_core`` error (or the last error behind its ``RetryError``), if api_core is loaded."""
     exceptions = sys.modules.get("google.api_core.exceptions")
     if exceptions is None:
         return None
     if isinstance(error, exceptions.RetryError):
-        cause: BaseException | None = error.cause
-        return cause if isinstance(cause, exceptions.GoogleAPICallError) else _Timeout(str(error))
+        cause: BaseException | None = getattr(error, "_cause", None)
+        return cause if isinstance(cause, exceptions.GoogleAPICallError) else _Timeout(_first_line(error))
     return error if isinstance(error, exceptions.GoogleAPICallError) else None
 
 

@@ -26,9 +26,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.functions.http import ERROR_DETAIL_ENV, ERROR_DETAILS
 from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings, https_url_problems, read_with
 
 ACCOUNT_URL_RULE = "the account's blob endpoint, https://<account>.blob.core.windows.net"
+
+
+def error_detail_problems(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``FEDERATION_ERROR_DETAIL`` must be one of :data:`shared.functions.http.ERROR_DETAILS` (or unset)."""
+    value = env.get(ERROR_DETAIL_ENV)
+    if value is None or value.strip().lower() in ERROR_DETAILS:
+        return []
+    return [
+        (ERROR_DETAIL_ENV, f"one of {', '.join(ERROR_DETAILS)} (what an HTTP caller is shown); got {value!r}")
+    ]
 
 
 @dataclass(frozen=True)
@@ -46,9 +57,9 @@ class CloudFunctionSettings:
         """Read and validate; :class:`SettingsError` names every variable to fix."""
         env = os.environ if environ is None else environ
         account_url = env.get("AZURE_STORAGE_ACCOUNT_URL")
-        problems = []
+        problems = error_detail_problems(env)
         if data_required or account_url is not None:
-            problems = https_url_problems(
+            problems += https_url_problems(
                 "AZURE_STORAGE_ACCOUNT_URL", account_url or "", expected=ACCOUNT_URL_RULE
             )
         federation = read_with(problems, lambda: GoogleToAzureSettings.from_env(env))
@@ -76,7 +87,7 @@ class FunctionAppSettings:
         endpoint = env.get("BIGQUERY_API_ENDPOINT", "")
         max_bytes = env.get("BIGQUERY_MAXIMUM_BYTES_BILLED", "1000000000")
         timeout_s = _seconds(env.get("BIGQUERY_TIMEOUT_S", "20"))
-        problems = []
+        problems = error_detail_problems(env)
         if not project and data_required:
             problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
         if endpoint:

@@ -27,7 +27,12 @@ from shared.settings.common import (
     read_variables,
     tenant_problems,
 )
-from shared.settings.external_account import file_type, read_external_account
+from shared.settings.external_account import (
+    GCLOUD_DEFAULT_RESOURCE,
+    credential_file_problem,
+    file_type,
+    read_external_account,
+)
 
 _PROVIDER = re.compile(
     r"^(?://iam\.[a-z0-9.-]+/)?projects/(?P<project>[^/]+)/locations/global/"
@@ -57,6 +62,8 @@ class AzureToGoogleSettings:
     quota_project_id: str | None = None
     service_account_token_lifetime_s: int = 3600
     retry: RetrySettings = RetrySettings()
+    # Where azure_audience came from, as fixes name it: the variable, or a credential file's resource=.
+    audience_setting: str = "AZURE_TOKEN_AUDIENCE"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> AzureToGoogleSettings:
@@ -64,6 +71,10 @@ class AzureToGoogleSettings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         credential_file = env.get("GOOGLE_APPLICATION_CREDENTIALS")
+        file_problem = credential_file_problem(credential_file) if credential_file else None
+        if file_problem and not env.get("GCP_WORKLOAD_IDENTITY_PROVIDER"):
+            # Without a provider, the file was meant to carry the settings: say what is wrong with it first.
+            raise SettingsError([("GOOGLE_APPLICATION_CREDENTIALS", file_problem)])
         if (
             not env.get("GCP_WORKLOAD_IDENTITY_PROVIDER")
             and credential_file
@@ -78,6 +89,8 @@ class AzureToGoogleSettings:
             )
         put(values, "provider", provider)
         read_variables(values, env, _AZURE_TO_GOOGLE_ENV)
+        if env.get("AZURE_TOKEN_AUDIENCE"):
+            values["audience_setting"] = "AZURE_TOKEN_AUDIENCE"
         # An external_account file names its source (managed identity); only an explicit variable overrides it.
         values["retry"] = RetrySettings.from_env(env)
         put(
@@ -157,6 +170,19 @@ class AzureToGoogleSettings:
         if not _is_audience(self.azure_audience):
             problems.append(
                 ("AZURE_TOKEN_AUDIENCE", _MISSING["azure_audience"] + f"; got {self.azure_audience!r}")
+            )
+        elif self.azure_audience.startswith(GCLOUD_DEFAULT_RESOURCE):
+            setting = (
+                "GOOGLE_APPLICATION_CREDENTIALS" if self.audience_setting != "AZURE_TOKEN_AUDIENCE" else
+                "AZURE_TOKEN_AUDIENCE"
+            )  # fmt: skip
+            problems.append(
+                (
+                    setting,
+                    f"{self.audience_setting} is {self.azure_audience!r}: gcloud's default when --app-id-uri is "
+                    "not given, the provider's own name, not an Entra application ID URI; use the audience app's "
+                    "identifier URI (api://<client-id>), one of the provider's allowed_audiences",
+                )
             )
         if self.service_account and not SERVICE_ACCOUNT.match(self.service_account):
             problems.append(

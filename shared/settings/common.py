@@ -30,6 +30,16 @@ AUTHORITY_HOSTS = {
     "azurechinacloud": "https://login.chinacloudapi.cn",
 }
 
+# The audience a federated identity credential accepts, per Entra cloud ("Configure an application to
+# trust a managed identity", Microsoft Learn: public api://AzureADTokenExchange, Fairfax ...USGov,
+# Mooncake ...China; MSAL.NET's KnownCloudConfiguration keys the same values by authority host).
+TOKEN_EXCHANGE_AUDIENCES = {
+    "https://login.microsoftonline.com": TOKEN_EXCHANGE_AUDIENCE,
+    "https://login.microsoftonline.us": "api://AzureADTokenExchangeUSGov",
+    "https://login.chinacloudapi.cn": "api://AzureADTokenExchangeChina",
+    "https://login.partner.microsoftonline.cn": "api://AzureADTokenExchangeChina",
+}
+
 T = TypeVar("T")
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -104,6 +114,13 @@ def normalize_authority(value: str) -> str:
     return value if "://" in value else f"https://{value}".rstrip("/")
 
 
+def token_exchange_audience(authority: str) -> str:
+    """The federated-credential audience of ``authority``'s cloud (the public one for a private authority)."""
+    return TOKEN_EXCHANGE_AUDIENCES.get(
+        normalize_authority(authority or "").rstrip("/"), TOKEN_EXCHANGE_AUDIENCE
+    )
+
+
 # RetrySettings field <- variable, type and bounds.
 _RETRY_ENV: tuple[tuple[str, str, type, float, float], ...] = (
     ("attempts", "FEDERATION_RETRY_ATTEMPTS", int, 1, 20),
@@ -143,6 +160,16 @@ def common_problems(
             (
                 "AZURE_AUTHORITY_HOST",
                 f"an https authority host or a cloud name ({', '.join(AUTHORITY_HOSTS)}); got {authority!r}",
+            )
+        )
+    elif urlsplit(normalized).path.strip("/"):
+        # azure-identity appends the tenant itself: "https://login.microsoftonline.com/<tenant>" is an authority
+        # URL, not a host, and every token request would go to .../<tenant>/<tenant>/oauth2/v2.0/token.
+        problems.append(
+            (
+                "AZURE_AUTHORITY_HOST",
+                f"the authority host only (https://login.microsoftonline.com); the tenant goes in AZURE_TENANT_ID; "
+                f"got {authority!r}",
             )
         )
     if not universe or not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", universe):

@@ -13,6 +13,38 @@ _IMPERSONATION_URL = re.compile(
 )
 
 
+# gcloud's default resource= when ``create-cred-config --azure`` is run without ``--app-id-uri``
+# (https://cloud.google.com/sdk/gcloud/reference/iam/workload-identity-pools/create-cred-config):
+# the provider's own https://iam.googleapis.com/... name, which is not an Entra application ID URI.
+GCLOUD_DEFAULT_RESOURCE = "https://iam.googleapis.com/"
+
+
+def credential_file_problem(value: str) -> str | None:
+    """What is wrong with ``GOOGLE_APPLICATION_CREDENTIALS`` itself (``None`` if it names a JSON file)."""
+    if value.lstrip().startswith("{"):
+        return (
+            "holds the credential file's JSON itself, not a path: write the JSON to a file and set "
+            "GOOGLE_APPLICATION_CREDENTIALS to that file's path"
+        )
+    try:
+        with open(value, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return f"no file at {value!r}: the path must exist where the function runs"
+    except (OSError, ValueError):
+        return f"{value!r} is not a readable JSON file"
+    return None if isinstance(data, dict) else f"{value!r} is not a JSON object"
+
+
+def audience_origin(path: str) -> str:
+    """How to name the audience a credential file carries, for a fix (what the user controls)."""
+    return (
+        f"the resource= of credential_source.url in {path} (GOOGLE_APPLICATION_CREDENTIALS; re-create it with "
+        "gcloud iam workload-identity-pools create-cred-config --azure --app-id-uri api://<client-id>, "
+        "or set AZURE_TOKEN_AUDIENCE)"
+    )
+
+
 def file_type(path: str) -> str | None:
     """A credential file's ``type`` (``service_account``, ``external_account`` ...), or what is wrong with it."""
     try:
@@ -32,6 +64,7 @@ def read_external_account(path: str) -> dict[str, Any]:
     query = parse_qs(urlsplit(source_url).query)
     if query.get("resource"):
         values["azure_audience"] = query["resource"][0]
+        values["audience_setting"] = audience_origin(path)
     if query.get("client_id"):
         values["azure_client_id"] = query["client_id"][0]
     values["azure_source"] = "managed_identity"

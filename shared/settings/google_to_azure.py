@@ -15,7 +15,7 @@ from shared.settings.common import (
     GUID,
     ID_TOKEN_SOURCES,
     SERVICE_ACCOUNT,
-    TOKEN_EXCHANGE_AUDIENCE,
+    TOKEN_EXCHANGE_AUDIENCES,
     IdTokenSource,
     RetrySettings,
     common_problems,
@@ -23,8 +23,9 @@ from shared.settings.common import (
     normalize_authority,
     read_variables,
     tenant_problems,
+    token_exchange_audience,
 )
-from shared.settings.external_account import file_type
+from shared.settings.external_account import credential_file_problem, file_type
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,17 @@ class GoogleToAzureSettings:
     tenant_id: str
     client_id: str
     id_token_source: IdTokenSource = "metadata"
-    id_token_audience: str = TOKEN_EXCHANGE_AUDIENCE
+    id_token_audience: str = ""  # "": the federated-credential audience of authority_host's cloud
     key_file: str | None = None
     impersonate_service_account: str | None = None
     authority_host: str = AUTHORITY_HOSTS["azurepubliccloud"]
     universe_domain: str = DEFAULT_UNIVERSE
     iam_credentials_url: str | None = None
     retry: RetrySettings = RetrySettings()
+
+    def __post_init__(self) -> None:
+        if not self.id_token_audience:  # the default follows the cloud
+            object.__setattr__(self, "id_token_audience", token_exchange_audience(self.authority_host))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> GoogleToAzureSettings:
@@ -88,14 +93,45 @@ class GoogleToAzureSettings:
                     f"one of {', '.join(ID_TOKEN_SOURCES)}; got {self.id_token_source!r}",
                 )
             )
+        cloud_audience = token_exchange_audience(self.authority_host)
         if not self.id_token_audience or any(c.isspace() for c in self.id_token_audience):
             problems.append(
                 (
                     "GOOGLE_ID_TOKEN_AUDIENCE",
-                    f"the federated credential's audience, normally {TOKEN_EXCHANGE_AUDIENCE}",
+                    f"the federated credential's audience, normally {cloud_audience}",
                 )
             )
-        if self.id_token_source == "key_file":
+        elif self.id_token_audience.rstrip("/").endswith("/.default"):
+            problems.append(
+                (
+                    "GOOGLE_ID_TOKEN_AUDIENCE",
+                    f"an audience, not a scope: drop '/.default' (normally {cloud_audience}); got "
+                    f"{self.id_token_audience!r}",
+                )
+            )
+        elif (
+            self.id_token_audience in TOKEN_EXCHANGE_AUDIENCES.values()
+            and self.id_token_audience != cloud_audience
+            and normalize_authority(self.authority_host).rstrip("/") in TOKEN_EXCHANGE_AUDIENCES
+        ):
+            problems.append(
+                (
+                    "GOOGLE_ID_TOKEN_AUDIENCE",
+                    f"{self.id_token_audience} is another cloud's token-exchange audience; federated credentials in "
+                    f"AZURE_AUTHORITY_HOST's cloud ({normalize_authority(self.authority_host)}) use {cloud_audience}",
+                )
+            )
+        file_problem = credential_file_problem(self.key_file) if self.key_file else None
+        if file_problem and (
+            self.id_token_source == "key_file" or (self.key_file or "").lstrip().startswith("{")
+        ):
+            problems.append(
+                (
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    f"for key_file: the path of a service-account JSON key file; {file_problem}",
+                )
+            )
+        elif self.id_token_source == "key_file":
             kind = file_type(self.key_file) if self.key_file else None
             if kind != "service_account":
                 problems.append(
