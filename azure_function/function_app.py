@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 
@@ -115,7 +115,7 @@ def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpRes
     started = time.perf_counter()
     request_id = context.invocation_id
     try:
-        reply = ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS)))
+        reply = ok(run_named_query(QueryParams(query_parameters(req.url), ALL_PARAMETERS)))
     except Exception as exc:  # every failure becomes the contract's JSON error
         reply = error_reply(exc, request_id=request_id)
         if reply.error_code == "internal":
@@ -132,6 +132,20 @@ def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpRes
         error=reply.error,
     )
     return _response(reply, request_id)
+
+
+def query_parameters(url: str) -> dict[str, list[str]]:
+    """The request's query parameters, every value of each, read from the URL the host received.
+
+    Not ``req.params``: the Functions host joins a repeated parameter's values with commas
+    (``?state=TX&state=CA`` arrives as ``"TX,CA"``) and drops empty ones, so a repeat could not be
+    told from one value. ``code`` is the host's function key, not a parameter of ours. Source:
+    Azure/azure-functions-host ``RpcMessageConversionExtensions.ToRpc`` (``http.Query.Add(key,
+    StringValues.ToString())``, ``Url`` with the raw query string).
+    """
+    params = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    params.pop("code", None)
+    return params
 
 
 def run_named_query(params: QueryParams) -> dict[str, Any]:

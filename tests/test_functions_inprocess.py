@@ -231,3 +231,32 @@ def test_bigquery_retries_a_transient_failure(lab: Lab, function_app: FunctionAp
 
     assert status == 200, body
     assert lab.counts()["gcp.bigquery.jobs.query"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("query=top_names&state=TX&state=CA", "state"),  # the host hands req.params {"state": "TX,CA"}
+        (
+            "query=top_names&state=TX&state=",
+            "state",
+        ),  # ... and {"state": "TX"}: the repeat is in the URL only
+        ("limit=3&limit=3", "limit"),
+    ],
+)
+def test_a_repeated_parameter_is_refused_from_the_url_the_host_received(
+    lab: Lab, function_app: FunctionApp, query: str, parameter: str
+) -> None:
+    status, body, _ = function_app.call_query(query)
+
+    assert status == 400
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("invalid_parameter", parameter)
+    assert "once" in body["error"]["message"]
+    assert lab.counts() == {}
+
+
+def test_the_function_key_in_the_query_is_not_a_parameter(function_app: FunctionApp) -> None:
+    status, body, _ = function_app.call_query("code=the-host-checked-it&query=current_date")
+
+    assert status == 200, body
+    assert body["query"] == "current_date"

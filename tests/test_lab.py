@@ -245,3 +245,23 @@ def test_google_auth_regional_access_boundary_lookup_never_leaves(lab: Lab) -> N
         time.sleep(0.05)
     assert set(refused_hosts()) == {"iamcredentials.googleapis.com"}
     forget_refused()
+
+
+# -- the local Functions host reads local.settings.json as func start does ----------------------
+
+
+def test_local_host_reads_local_settings_without_overriding_the_environment(tmp_path: Path) -> None:
+    from lab.hosting.functions_host import load_local_settings
+
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps(
+            {"IsEncrypted": False, "Values": {"BIGQUERY_PROJECT": "from-file", "BIGQUERY_LOCATION": "EU"}}
+        )
+    )
+    environ = {"BIGQUERY_PROJECT": "from-environment"}
+
+    skipped = load_local_settings(tmp_path, environ)
+
+    assert environ == {"BIGQUERY_PROJECT": "from-environment", "BIGQUERY_LOCATION": "EU"}
+    assert skipped == ["BIGQUERY_PROJECT"]
+    assert load_local_settings(tmp_path / "missing", environ) == []
