@@ -90,13 +90,15 @@ doctor-google-to-azure: setup  ## doctor, your laptop's Google -> Azure settings
 	$(call need-lab,google-to-azure)
 	. ./$(LAB_DIR)/google-to-azure.env && $(BIN)/python -m shared doctor google-to-azure
 
-serve-cloud-function: package  ## the Cloud Function's bundle on :8080 (functions-framework), against make lab
+serve-cloud-function: setup  ## build/gcp_function on :8080 (functions-framework), against make lab
 	$(call need-lab,cloud-function)
+	$(BIN)/python -m tools.package gcp_function
 	. ./$(LAB_DIR)/cloud-function.env && exec $(BIN)/functions-framework --target=list_blobs \
 	  --source=build/gcp_function/main.py --host=127.0.0.1 --port=8080
 
-serve-azure-function: package  ## the Azure Function's bundle on :7071 (local host, local.settings.json), against make lab
+serve-azure-function: setup  ## build/azure_function on :7071 (local host, local.settings.json), against make lab
 	$(call need-lab,azure-function)
+	$(BIN)/python -m tools.package azure_function
 	cp $(LAB_DIR)/local.settings.json build/azure_function/local.settings.json
 	exec $(BIN)/python lab/hosting/functions_host.py build/azure_function --host=127.0.0.1 --port=7071
 
