@@ -501,9 +501,7 @@ def client_for(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bq.ca_file))
 
     def make(principal: str = READER, lifetime_s: int = 3600, **credential_options: Any) -> bigquery.Client:
-        credentials = Credentials(  # type: ignore[no-untyped-call]
-            bq.token(principal, lifetime_s=lifetime_s), **credential_options
-        )
+        credentials = Credentials(bq.token(principal, lifetime_s=lifetime_s), **credential_options)
         return bigquery.Client(
             project=PROJECT, credentials=credentials, client_options={"api_endpoint": bq.service.url}
         )

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from lab.hosting.functions import CLOUD_FUNCTION_TARGET
-from tests import readme
+from tests.support import readme
 from tools.package import BUNDLES
 
 pytestmark = pytest.mark.e2e

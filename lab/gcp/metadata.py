@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import GOOGLE, Keys
 from lab.core.service import Service
@@ -124,7 +124,7 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
 def create_accounts(controls: Controls, keys: Keys) -> Service:
     """``accounts.google.com`` / ``www.googleapis.com/oauth2/v3/certs``: the ID-token issuer's keys."""
     service = Service(
-        "gcp.accounts", controls, lambda status, msg: errors.oauth("internal_failure", msg, status)
+        "gcp.accounts", controls, lambda status, msg: wire_errors.oauth("internal_failure", msg, status)
     )
 
     @service.route("/.well-known/openid-configuration", "discovery")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 CLOUD_SECTIONS = {"Deploy for real"}
 CHECKED_ONLY = {"test", "bench", "pytest"}  # make targets named in the README but not run by it
