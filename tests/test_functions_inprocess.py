@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from lab.core.runtime import Lab
 from lab.core.topology import RoleAssignment
 from lab.hosting.functions import cloud_function_settings, function_app_settings
+from shared import doctor
 from tests.support import entrypoints
 from tests.support.entrypoints import FunctionApp, apply_settings
 from tests.support.federation import expected_top_names
@@ -260,3 +261,37 @@ def test_the_function_key_in_the_query_is_not_a_parameter(function_app: Function
 
     assert status == 200, body
     assert body["query"] == "current_date"
+
+
+@pytest.mark.misconfig
+@pytest.mark.parametrize("which", ["cloud", "app"])
+def test_with_no_settings_each_function_names_them_all_at_once_as_doctor_does(
+    lab: Lab,
+    cloud_function: FlaskClient,
+    function_app: FunctionApp,
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    """Every setting Terraform writes for the function, unset: one answer names each, in doctor's words."""
+    written = cloud_function_settings(lab) if which == "cloud" else function_app_settings(lab)
+    for name in [*written, "GOOGLE_CLOUD_PROJECT"]:
+        monkeypatch.delenv(name, raising=False)
+    direction = "google-to-azure" if which == "cloud" else "azure-to-google"
+
+    if which == "cloud":
+        response = cloud_function.get("/")
+        status, error = response.status_code, response.get_json()["error"]
+    else:
+        status, body, _ = function_app()
+        error = body["error"]
+    settings_verdict = doctor.run(direction)[0]
+
+    assert status == 500
+    assert error["code"] == "misconfigured"
+    required = {n for n in written if n not in ("AZURE_STORAGE_CONTAINER", "BIGQUERY_API_ENDPOINT")}
+    required -= {"GOOGLE_CLOUD_PROJECT", "GCP_SERVICE_ACCOUNT"}  # optional: a default, direct access
+    assert set(error["settings"]) == required
+    assert not settings_verdict.ok
+    for problem in settings_verdict.detail.split(": ", 1)[1].split(" (settings:")[0].split("; "):
+        assert problem in error["message"], "the function words each problem as doctor does"
+    assert lab.counts() == {}
