@@ -254,6 +254,8 @@ def test_every_make_target_and_extra_the_readme_names_exists() -> None:
     assert readme.session(text).checked_targets, "make test is named and checked, not run"
     assert {"azure-to-google", "google-to-azure", "gcp-function", "azure-function"} <= declared
     assert readme.extras(text) - declared == set()
+    markers = set(re.findall(r'^\s*"([a-z]+):', pyproject.split("markers = [")[1].split("]")[0], re.M))
+    assert set(re.findall(r'PYTEST_ARGS="-m ([a-z]+)"', text)) - markers == set()
     assert not re.search(r"^\s*python3? -m ", "\n".join(b.text for b in readme.blocks(text)), re.M), (
         "commands name their interpreter: make or .venv/bin/python"
     )
