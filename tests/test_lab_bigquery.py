@@ -2,6 +2,9 @@
 
 Most tests drive the Flask app in-process; the ``client`` tests run the unchanged
 ``google.cloud.bigquery.Client`` against the service on loopback HTTPS (trustme CA).
+
+Over 300 lines of code on purpose: one short test per behaviour of the emulated API, sharing one
+in-process service fixture; split by topic, each file would repeat that fixture.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Most tests read an explicit environment dict (``from_env(environ)``), never the process
 environment the lab exports. The last part shows a gcloud ``external_account`` file, made
 for IMDS, working end to end on the App Service managed identity the lab emulates.
+
+Over 300 lines of code on purpose: one short test per setting rule, read independently; the
+environments they start from are shared at the top.
 """
 
 from __future__ import annotations

@@ -25,6 +25,11 @@ IMPERSONATION_ROLES = ("roles/iam.workloadIdentityUser", "roles/iam.serviceAccou
 MAX_LIFETIME_S = 3600
 
 
+def id_token_lifetime_s(controls: Controls) -> int:
+    """How long an ID token from IAM or the metadata server lives: an hour, or the lab's shorter lifetime."""
+    return min(3600, controls.token_lifetime_s)
+
+
 def mint_id_token(
     keys: Keys, *, account: ServiceAccount, audience: str, now: float, lifetime_s: int, include_email: bool
 ) -> str:
@@ -132,7 +137,7 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
             account=target,
             audience=audience,
             now=controls.now(),
-            lifetime_s=min(3600, controls.token_lifetime_s),
+            lifetime_s=id_token_lifetime_s(controls),
             include_email=bool(body.get("includeEmail", False)),
         )
         return jsonify({"token": token})

@@ -16,7 +16,7 @@ from lab.core.controls import Controls
 from lab.core.keys import GOOGLE, Keys
 from lab.core.service import Service
 from lab.core.topology import ServiceAccount, Topology
-from lab.gcp.iam import mint_id_token
+from lab.gcp.iam import id_token_lifetime_s, mint_id_token
 from lab.gcp.iam_policy import mint_access_token
 
 FLAVOR = {"Metadata-Flavor": "Google"}
@@ -113,7 +113,7 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
             account=sa,
             audience=audience,
             now=controls.now(),
-            lifetime_s=min(3600, controls.token_lifetime_s),
+            lifetime_s=id_token_lifetime_s(controls),
             include_email=request.args.get("format") == "full",
         )
         return _text(id_token)
