@@ -61,7 +61,7 @@ class Session:
 def blocks(text: str) -> list[Block]:
     """Every fenced ``sh``/``python`` block with the ``##`` section it is in."""
     found = []
-    section = ""
+    section = "(top)"
     tokens = MarkdownIt("commonmark").parse(text)
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.tag == "h2":
