@@ -4,7 +4,8 @@ The README is read as a newcomer reads it (tests/readme.py): each section's ``sh
 into a shell at the root of a fresh copy of the repository, each ``python`` block run there with
 ``.venv/bin/python``, servers the README says to leave running started in shells of their own.
 The shells start from a bare environment (PATH, HOME, LANG): any variable a step needs must come
-from a step the README shows. The documented setup — ``make setup``, which ``make demo`` runs — is
+from a step the README shows. They also get a dead proxy for every host but loopback
+(``LOOPBACK_ONLY``), so nothing they run can leave the machine. The documented setup — ``make setup``, which ``make demo`` runs — is
 the one thing taken as done: the copy links this checkout's ``.venv`` and ``node_modules`` (their
 install from the locks is tested by CI on a clean clone, and would need the package registries).
 
@@ -38,6 +39,14 @@ ROOT = readme.ROOT
 STEP_TIMEOUT_S = 240.0  # make demo on a loaded 2-core machine takes well under a minute
 READY_TIMEOUT_S = 120.0
 BARE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "USER", "TMPDIR")
+# Loopback only, in the reader's shells too: a request for any other host goes to a proxy address
+# where nothing listens (requests, azure-core and curl read these), so a snippet that would reach
+# a real cloud endpoint fails at once instead of leaving the machine.
+DEAD_PROXY = "http://127.0.0.1:9"
+LOOPBACK_ONLY = {
+    **{name: DEAD_PROXY for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")},
+    **{name: "127.0.0.1,localhost,::1" for name in ("NO_PROXY", "no_proxy")},
+}
 TOOLS = {name: shutil.which(name) or name for name in ("bash", "git", "make")}
 
 
@@ -65,7 +74,7 @@ class Terminal:
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
-        self.env = {name: os.environ[name] for name in BARE_ENV if name in os.environ}
+        self.env = {name: os.environ[name] for name in BARE_ENV if name in os.environ} | LOOPBACK_ONLY
         self.servers: list[tuple[str, subprocess.Popen[str], list[str]]] = []
 
     def run(self, where: str, script: str) -> str:
