@@ -16,6 +16,7 @@ that need both clouds are checked for names instead (Terraform outputs, settings
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -114,9 +115,29 @@ class Terminal:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        """Ctrl-C each server, as the README says, newest first; kill what does not stop."""
+        """Ctrl-C each server, as the README says, newest first; kill what does not stop.
+
+        Then stop any process still running from the copy: ``python -m lab`` starts a second
+        Azurite that outlives it (issue 16 fixes that); the suite must not leave it behind.
+        """
         for _, process, _ in reversed(self.servers):
             _stop_group(process)
+        for pid in _processes_running_from(self.cwd):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _processes_running_from(directory: Path) -> list[int]:
+    """PIDs whose command line names a path inside ``directory`` (Linux ``/proc``)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f"{directory}/" in command and int(entry.name) != os.getpid():
+            found.append(int(entry.name))
+    return found
 
 
 def _stop_group(process: subprocess.Popen[str]) -> None:
