@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -294,4 +295,19 @@ def test_with_no_settings_each_function_names_them_all_at_once_as_doctor_does(
     assert not settings_verdict.ok
     for problem in settings_verdict.detail.split(": ", 1)[1].split(" (settings:")[0].split("; "):
         assert problem in error["message"], "the function words each problem as doctor does"
+    assert lab.counts() == {}
+
+
+@pytest.mark.misconfig
+def test_a_stopped_labs_ca_is_a_setting_to_fix_not_an_internal_error(
+    lab: Lab, cloud_function: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Settings exported from a lab that has since stopped: its CA file is gone (the issue saw 500 internal)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone" / "ca.pem"))
+
+    response = cloud_function.get("/")
+
+    assert response.status_code == 500
+    error = response.get_json()["error"]
+    assert (error["code"], error["settings"]) == ("misconfigured", ["REQUESTS_CA_BUNDLE"])
     assert lab.counts() == {}
