@@ -114,17 +114,19 @@ class Terminal:
                 raise AssertionError(f"{where}: {command!r} never printed {ready!r}:\n{''.join(lines)}")
             time.sleep(0.05)
 
-    def stop(self) -> None:
+    def stop(self) -> list[int]:
         """Ctrl-C each server, as the README says, newest first; kill what does not stop.
 
-        Then stop any process still running from the copy: ``python -m lab`` starts a second
-        Azurite that outlives it (issue 16 fixes that); the suite must not leave it behind.
+        Returns the processes still running from the copy after that (Azurite is in a session of
+        its own: only the lab stops it), having stopped them: the suite leaves nothing behind.
         """
         for _, process, _ in reversed(self.servers):
             _stop_group(process)
-        for pid in _processes_running_from(self.cwd):
+        left = _processes_running_from(self.cwd)
+        for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        return left
 
 
 def _processes_running_from(directory: Path) -> list[int]:
@@ -215,8 +217,9 @@ def test_every_local_command_and_snippet_runs_as_written(clone: Path) -> None:
         with pytest.raises(AssertionError, match="KeyError: 'AZURE_STORAGE_CONTAINERS'"):
             terminal.run(section, "".join(s.script for s in steps))
     finally:
-        terminal.stop()
+        left = terminal.stop()
 
+    assert left == [], "every process the README starts stops on Ctrl-C"
     assert {"azure-function.env", "cloud-function.env", "azure-to-google.env", "google-to-azure.env"} <= set(
         lab_files
     )
