@@ -10,10 +10,13 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck infra-check tfstub security pytest demo lab package import-times bench lock clean
+.PHONY: help setup install test lint typecheck infra-check tfstub security pytest demo lab package import-times bench lock clean
+.PHONY: doctor-azure-to-google doctor-google-to-azure serve-cloud-function serve-azure-function
+
+include tools/prereqs.mk
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +34,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## install the venv and Azurite (idempotent)
+# One install at a time (tools/with_lock.py): `make demo` twice at once on a fresh clone takes turns.
+setup: prereqs  ## install the venv and Azurite (idempotent; safe to run concurrently)
+	@$(PYTHON) tools/with_lock.py .setup.lock -- $(MAKE) --no-print-directory install
+
+install: $(VENV)/.installed node_modules/.installed
 
 # checkov and python-hcl2 both install a module named hcl2: checkov gets a venv of its own.
 $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt | $(UV)
@@ -86,8 +93,32 @@ test: lint typecheck infra-check security pytest  ## every check and every test
 demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
 	$(BIN)/python -m lab.scenarios.demo
 
-lab: setup  ## run the lab in the foreground (prints the environment to export)
+lab: setup  ## run the lab in the foreground; each role's settings in .lab/ while it runs
 	$(BIN)/python -m lab
+
+# Against a running lab (make lab in another shell): load a role's settings from .lab/.
+LAB_DIR := .lab
+need-lab = @test -f $(LAB_DIR)/$(1).env || { echo "no lab running: start it with make lab in another shell (it writes $(LAB_DIR)/$(1).env)" >&2; exit 1; }
+
+doctor-azure-to-google: setup  ## doctor, your laptop's Azure -> Google settings (.lab/), against make lab
+	$(call need-lab,azure-to-google)
+	. ./$(LAB_DIR)/azure-to-google.env && $(BIN)/python -m shared doctor azure-to-google
+
+doctor-google-to-azure: setup  ## doctor, your laptop's Google -> Azure settings (.lab/), against make lab
+	$(call need-lab,google-to-azure)
+	. ./$(LAB_DIR)/google-to-azure.env && $(BIN)/python -m shared doctor google-to-azure
+
+serve-cloud-function: setup  ## build/gcp_function on :8080 (functions-framework), against make lab
+	$(call need-lab,cloud-function)
+	$(BIN)/python -m tools.package gcp_function
+	. ./$(LAB_DIR)/cloud-function.env && exec $(BIN)/functions-framework --target=list_blobs \
+	  --source=build/gcp_function/main.py --host=127.0.0.1 --port=8080
+
+serve-azure-function: setup  ## build/azure_function on :7071 (local host, local.settings.json), against make lab
+	$(call need-lab,azure-function)
+	$(BIN)/python -m tools.package azure_function
+	cp $(LAB_DIR)/local.settings.json build/azure_function/local.settings.json
+	exec $(BIN)/python lab/hosting/functions_host.py build/azure_function --host=127.0.0.1 --port=7071
 
 package: setup  ## build/gcp_function and build/azure_function: deployable, shared/ vendored
 	$(BIN)/python -m tools.package

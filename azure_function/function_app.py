@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 
@@ -112,7 +112,7 @@ def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpRes
     """The HTTP entrypoint: run the named query and return its rows as JSON."""
     reply = respond(
         log,
-        lambda: ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS))),
+        lambda: ok(run_named_query(QueryParams(query_parameters(req.url), ALL_PARAMETERS))),
         method=req.method,
         path=urlsplit(req.url).path,
         request_id=context.invocation_id,
@@ -120,6 +120,20 @@ def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpRes
     return func.HttpResponse(
         reply.json(), status_code=reply.status, headers=dict(reply.headers), mimetype="application/json"
     )
+
+
+def query_parameters(url: str) -> dict[str, list[str]]:
+    """The request's query parameters, every value of each, read from the URL the host received.
+
+    Not ``req.params``: the Functions host joins a repeated parameter's values with commas
+    (``?state=TX&state=CA`` arrives as ``"TX,CA"``) and drops empty ones, so a repeat could not be
+    told from one value. ``code`` is the host's function key, not a parameter of ours. Source:
+    Azure/azure-functions-host ``RpcMessageConversionExtensions.ToRpc`` (``http.Query.Add(key,
+    StringValues.ToString())``, ``Url`` with the raw query string).
+    """
+    params = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    params.pop("code", None)
+    return params
 
 
 def run_named_query(params: QueryParams) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """``python -m lab``: run the offline federation in the foreground until Ctrl-C.
 
-Prints every endpoint and the environment to export so the official SDKs (and this
-project's functions) talk to the lab instead of the clouds.
+Prints every endpoint and, per role, the settings that point the official SDKs, this project's
+functions and ``shared/`` at the lab (:mod:`lab.hosting.profiles`): the Azure Function's
+application settings, the Cloud Function's environment, and your laptop's for each direction.
+It writes them to ``.lab/`` at the repository's root (``--env-dir``) when it starts and removes
+them when it stops, so another shell can ``. .lab/azure-to-google.env`` while the lab runs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from types import FrameType
 
 from lab.core.runtime import Lab
 from lab.core.topology import DEFAULT_TOPOLOGY, TopologyError
+from lab.hosting import profiles
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -30,7 +34,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every hop")
     parser.add_argument("--token-lifetime", type=int, default=3600, help="lifetime of minted tokens, seconds")
     parser.add_argument("--no-azurite", action="store_true", help="do not start Azurite (no Blob Storage)")
-    parser.add_argument("--env-file", type=Path, help="also write the `export` lines to this file")
+    parser.add_argument(
+        "--env-file", type=Path, help="also write every endpoint's `export` line to this file"
+    )
+    parser.add_argument(
+        "--env-dir",
+        type=Path,
+        default=profiles.ENV_DIR,
+        help="where to write each role's settings while the lab runs (default: %(default)s)",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print endpoints and environment as one JSON line"
     )
@@ -60,20 +72,34 @@ def main(argv: list[str] | None = None) -> int:
         exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
         if args.env_file:
             args.env_file.write_text(exports + "\n", encoding="utf-8")
-        if args.json:
-            endpoints = {name: svc.url for name, svc in lab.services.items()}
-            print(json.dumps({"endpoints": endpoints, "env": env}), flush=True)
-        else:
-            print(f"Federation lab ready in {time.monotonic() - started:.2f}s (topology {args.topology})")
-            for name, service in sorted(lab.services.items()):
-                print(f"  {name:<14} {service.url}")
-            print(f"  {'admin':<14} {lab.admin_url}")
-            print("\n# Point the SDKs at the lab:")
-            print(exports, flush=True)
-            print("\nCtrl-C stops the lab.", flush=True)
-        stop.wait()
+        try:
+            roles = profiles.write(lab, args.env_dir)
+            if args.json:
+                endpoints = {name: svc.url for name, svc in lab.services.items()}
+                settings = {p.name: p.env for p in roles}
+                print(json.dumps({"endpoints": endpoints, "env": env, "profiles": settings}), flush=True)
+            else:
+                print(f"Federation lab ready in {time.monotonic() - started:.2f}s (topology {args.topology})")
+                for name, service in sorted(lab.services.items()):
+                    print(f"  {name:<14} {service.url}")
+                print(f"  {'admin':<14} {lab.admin_url}")
+                print_profiles(roles, args.env_dir)
+                print("\nCtrl-C stops the lab (and removes those files).", flush=True)
+            stop.wait()
+        finally:
+            profiles.remove(args.env_dir)
     print("lab stopped", file=sys.stderr)
     return 0
+
+
+def print_profiles(roles: list[profiles.Profile], directory: Path) -> None:
+    """Each role's settings, and the file in ``directory`` that holds them while the lab runs."""
+    shown = directory.relative_to(Path.cwd()) if directory.is_relative_to(Path.cwd()) else directory
+    print(f"\nSettings per role, also in {shown}/ while the lab runs (one role per shell):")
+    for role in roles:
+        print(f"\n# {shown / role.file_name}   (load it: . {shown / role.file_name})")
+        print(role.shell(), end="")  # the file also unsets the other roles' variables
+    print(f"\n# {shown / profiles.LOCAL_SETTINGS}: the azure-function role for func start", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.azure.azurite import AzuriteNotInstalled
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from tests.support.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
@@ -38,7 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     global _lab
-    _lab = Lab().start()
+    try:
+        _lab = Lab().start()
+    except AzuriteNotInstalled as exc:  # one line naming what to install, not an INTERNALERROR
+        pytest.exit(f"the lab cannot start: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     os.environ.update(_lab.env())
 
 

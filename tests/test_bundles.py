@@ -112,3 +112,25 @@ def test_function_app_bundle_serves_from_its_own_venv(
     assert response.status_code == 200, response.text
     rows = [(row["name"], row["total"]) for row in response.json()["rows"]]
     assert rows == expected_top_names(lab, "TX", 2021)
+
+
+def test_your_local_settings_go_into_the_bundle_for_func_start_but_never_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``func start`` reads local.settings.json from the app folder; ``.funcignore`` keeps it from publish."""
+    source = tmp_path / "repo"
+    (source / "azure_function").mkdir(parents=True)
+    for file in package.BUNDLES["azure_function"]:
+        (source / "azure_function" / file).write_bytes((package.ROOT / "azure_function" / file).read_bytes())
+    (source / "shared").mkdir()
+    monkeypatch.setattr(package, "ROOT", source)
+
+    without = package.build("azure_function", tmp_path / "out")
+    assert not (without / "local.settings.json").exists()
+
+    (source / "azure_function" / "local.settings.json").write_text('{"Values": {"BIGQUERY_PROJECT": "p"}}')
+    bundle = package.build("azure_function", tmp_path / "out")
+
+    assert (bundle / "local.settings.json").read_text() == '{"Values": {"BIGQUERY_PROJECT": "p"}}'
+    ignored = (bundle / ".funcignore").read_text().split()
+    assert all(name in ignored for name in package.LOCAL_ONLY["azure_function"])

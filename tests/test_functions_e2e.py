@@ -161,6 +161,22 @@ def test_bad_parameters_are_400_naming_the_parameter(
     assert lab.counts() == {}, "a bad request must not reach any cloud endpoint"
 
 
+def test_function_app_refuses_a_repeated_parameter_over_http(
+    lab: Lab, function_app: FunctionProcess, function_key: str
+) -> None:
+    """The local host passes req.params as the Functions host does (``TX,CA``); the app reads the URL."""
+    lab.controls.reset_counts()
+    response = requests.get(
+        f"{function_app.url}?query=top_names&state=TX&state=CA",
+        headers={"x-functions-key": function_key},
+        timeout=TIMEOUT_S,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["parameter"] == "state"
+    assert lab.counts() == {}
+
+
 def test_data_plane_refusal_is_403_with_the_role_to_grant(cloud_function: FunctionProcess) -> None:
     response = get(cloud_function, container="invoices")  # the app's role covers "reports" only
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import sys
+from pathlib import Path
 
 import azure.functions as func
 import pytest
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 from lab.core.runtime import Lab
 from lab.core.topology import RoleAssignment
 from lab.hosting.functions import cloud_function_settings, function_app_settings
+from shared import doctor
 from tests.support import entrypoints
 from tests.support.entrypoints import FunctionApp, apply_settings
 from tests.support.federation import expected_top_names
@@ -231,3 +233,81 @@ def test_bigquery_retries_a_transient_failure(lab: Lab, function_app: FunctionAp
 
     assert status == 200, body
     assert lab.counts()["gcp.bigquery.jobs.query"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("query=top_names&state=TX&state=CA", "state"),  # the host hands req.params {"state": "TX,CA"}
+        (
+            "query=top_names&state=TX&state=",
+            "state",
+        ),  # ... and {"state": "TX"}: the repeat is in the URL only
+        ("limit=3&limit=3", "limit"),
+    ],
+)
+def test_a_repeated_parameter_is_refused_from_the_url_the_host_received(
+    lab: Lab, function_app: FunctionApp, query: str, parameter: str
+) -> None:
+    status, body, _ = function_app.call_query(query)
+
+    assert status == 400
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("invalid_parameter", parameter)
+    assert "once" in body["error"]["message"]
+    assert lab.counts() == {}
+
+
+def test_the_function_key_in_the_query_is_not_a_parameter(function_app: FunctionApp) -> None:
+    status, body, _ = function_app.call_query("code=the-host-checked-it&query=current_date")
+
+    assert status == 200, body
+    assert body["query"] == "current_date"
+
+
+@pytest.mark.misconfig
+@pytest.mark.parametrize("which", ["cloud", "app"])
+def test_with_no_settings_each_function_names_them_all_at_once_as_doctor_does(
+    lab: Lab,
+    cloud_function: FlaskClient,
+    function_app: FunctionApp,
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    """Every setting Terraform writes for the function, unset: one answer names each, in doctor's words."""
+    written = cloud_function_settings(lab) if which == "cloud" else function_app_settings(lab)
+    for name in [*written, "GOOGLE_CLOUD_PROJECT"]:
+        monkeypatch.delenv(name, raising=False)
+    direction = "google-to-azure" if which == "cloud" else "azure-to-google"
+
+    if which == "cloud":
+        response = cloud_function.get("/")
+        status, error = response.status_code, response.get_json()["error"]
+    else:
+        status, body, _ = function_app()
+        error = body["error"]
+    settings_verdict = doctor.run(direction)[0]
+
+    assert status == 500
+    assert error["code"] == "misconfigured"
+    required = {n for n in written if n not in ("AZURE_STORAGE_CONTAINER", "BIGQUERY_API_ENDPOINT")}
+    required -= {"GOOGLE_CLOUD_PROJECT", "GCP_SERVICE_ACCOUNT"}  # optional: a default, direct access
+    assert set(error["settings"]) == required
+    assert not settings_verdict.ok
+    for problem in settings_verdict.detail.split(": ", 1)[1].split(" (settings:")[0].split("; "):
+        assert problem in error["message"], "the function words each problem as doctor does"
+    assert lab.counts() == {}
+
+
+@pytest.mark.misconfig
+def test_a_stopped_labs_ca_is_a_setting_to_fix_not_an_internal_error(
+    lab: Lab, cloud_function: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Settings exported from a lab that has since stopped: its CA file is gone (the issue saw 500 internal)."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "gone" / "ca.pem"))
+
+    response = cloud_function.get("/")
+
+    assert response.status_code == 500
+    error = response.get_json()["error"]
+    assert (error["code"], error["settings"]) == ("misconfigured", ["REQUESTS_CA_BUNDLE"])
+    assert lab.counts() == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import requests
 
 from lab.core import topology
 from lab.core.runtime import Lab
+from lab.hosting import profiles
 from tests.support.loopback import NonLoopbackRefused, forget_refused, refused_hosts
 
 pytestmark = pytest.mark.lab
@@ -179,8 +181,9 @@ def test_broken_topology_is_refused_at_load(tmp_path: Path) -> None:
 
 def test_python_m_lab_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     env_file = tmp_path / "lab.env"
+    env_dir = tmp_path / "settings"
     process = subprocess.Popen(
-        [sys.executable, "-m", "lab", "--json", "--env-file", str(env_file)],
+        [sys.executable, "-m", "lab", "--json", "--env-file", str(env_file), "--env-dir", str(env_dir)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -194,10 +197,14 @@ def test_python_m_lab_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None
         assert ping.headers["Metadata-Flavor"] == "Google"
         blob_port = int(ready["endpoints"]["azure.blob"].rsplit(":", 1)[1])
         assert "export IDENTITY_ENDPOINT=" in env_file.read_text()
+        assert ready["profiles"]["azure-to-google"]["AZURE_CREDENTIAL_SOURCE"] == "client_secret"
+        written = {p.name for p in env_dir.iterdir()}
+        assert {"azure-function.env", "cloud-function.env", "local.settings.json"} <= written
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
+    assert not env_dir.exists(), "the lab removes the settings it handed out when it stops"
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", blob_port), timeout=1).close()
 
@@ -285,3 +292,93 @@ def test_google_auth_regional_access_boundary_lookup_never_leaves(lab: Lab) -> N
         time.sleep(0.05)
     assert set(refused_hosts()) == {"iamcredentials.googleapis.com"}
     forget_refused()
+
+
+# -- the local Functions host reads local.settings.json as func start does ----------------------
+
+
+def test_local_host_reads_local_settings_without_overriding_the_environment(tmp_path: Path) -> None:
+    from lab.hosting.functions_host import load_local_settings
+
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps(
+            {"IsEncrypted": False, "Values": {"BIGQUERY_PROJECT": "from-file", "BIGQUERY_LOCATION": "EU"}}
+        )
+    )
+    environ = {"BIGQUERY_PROJECT": "from-environment"}
+
+    skipped = load_local_settings(tmp_path, environ)
+
+    assert environ == {"BIGQUERY_PROJECT": "from-environment", "BIGQUERY_LOCATION": "EU"}
+    assert skipped == ["BIGQUERY_PROJECT"]
+    assert load_local_settings(tmp_path / "missing", environ) == []
+
+
+# -- the settings the lab hands out, per role ---------------------------------------------------
+
+ROLES = ("azure-function", "cloud-function", "azure-to-google", "google-to-azure")
+
+
+def _terraform_map(attribute: str) -> set[str]:
+    """The keys of ``attribute = { ... }`` in infra/main.tf: the settings Terraform writes."""
+    block = re.search(attribute + r" = \{(.*?)\}", (REPO / "infra" / "main.tf").read_text(), re.S)
+    assert block, attribute
+    return set(re.findall(r"^\s*([A-Z][A-Z0-9_]+)\s*=", block[1], re.M))
+
+
+def test_each_role_gets_the_names_terraform_writes(lab: Lab, tmp_path: Path) -> None:
+    roles = {p.name: p for p in profiles.write(lab, tmp_path)}
+
+    assert set(roles) == set(ROLES)
+    assert set(roles["azure-function"].groups[0].values) == _terraform_map("app_settings")
+    assert set(roles["cloud-function"].groups[0].values) == _terraform_map("environment")
+    assert "infra/main.tf" in roles["azure-function"].groups[0].source
+    settings = json.loads((tmp_path / "local.settings.json").read_text())["Values"]
+    assert roles["azure-function"].env.items() <= settings.items()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_sourced_role_file_sets_its_settings_and_unsets_the_other_roles(
+    lab: Lab, tmp_path: Path, role: str
+) -> None:
+    roles = {p.name: p for p in profiles.write(lab, tmp_path)}
+    others = {n: "stale" for p in roles.values() for n in p.env if n not in roles[role].env}
+    script = f". {tmp_path / (role + '.env')} && env -0"
+
+    shown = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={"PATH": os.environ["PATH"], **others},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    env = dict(line.split("=", 1) for line in shown.split("\0") if "=" in line)
+
+    assert {k: env.get(k) for k in roles[role].env} == roles[role].env
+    assert not set(others) & set(env), "a variable of another role survived"
+    assert (tmp_path / (role + ".env")).stat().st_mode & 0o077 == 0, "owner-only: it holds per-run secrets"
+
+
+def test_settings_are_removed_only_by_the_lab_that_wrote_them_last(lab: Lab, tmp_path: Path) -> None:
+    profiles.write(lab, tmp_path)
+    (tmp_path / profiles.OWNER).write_text("1\n")  # a lab started later took the files over
+
+    profiles.remove(tmp_path)
+    assert (tmp_path / "azure-to-google.env").exists()
+
+    (tmp_path / profiles.OWNER).write_text(f"{os.getpid()}\n")
+    profiles.remove(tmp_path)
+    assert not tmp_path.exists()
+
+
+def test_the_laptop_roles_pass_doctor_against_the_lab(lab: Lab, tmp_path: Path) -> None:
+    """What the README's make doctor-* does: each laptop role alone, in a fresh process."""
+    profiles.write(lab, tmp_path)
+    for direction in ("azure-to-google", "google-to-azure"):
+        result = subprocess.run(
+            ["/bin/sh", "-c", f". {tmp_path / (direction + '.env')} && {sys.executable} -m shared doctor {direction}"],
+            env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")},
+            cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "every hop is healthy" in result.stdout

@@ -540,3 +540,24 @@ def test_repr_never_shows_the_client_secret(lab: Lab) -> None:
 
     error = settings_error(AzureToGoogleSettings.from_env, {**env, "AZURE_TOKEN_AUDIENCE": "not an audience"})
     assert secret not in f"{error}{error!r}{error.problems}"
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+@pytest.mark.parametrize("read", [AzureToGoogleSettings.from_env, GoogleToAzureSettings.from_env])
+def test_a_ca_bundle_that_is_gone_is_named_with_the_other_settings(
+    tmp_path: Path, variable: str, read: Any
+) -> None:
+    """A stopped lab's CA (or any leftover export): named up front, not an OSError at the first request."""
+    gone = str(tmp_path / "stopped-lab" / "ca.pem")
+
+    with pytest.raises(SettingsError) as raised:
+        read({variable: gone})
+
+    names = [name for name, _ in raised.value.problems]
+    assert variable in names and len(names) > 1, "reported with the missing settings, all at once"
+    assert gone in str(raised.value)
+    ok = tmp_path / "ca.pem"
+    ok.write_text("")
+    with pytest.raises(SettingsError) as still:
+        read({variable: str(ok)})
+    assert variable not in [name for name, _ in still.value.problems]

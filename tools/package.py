@@ -3,6 +3,8 @@
 ``build/gcp_function``   main.py, requirements.txt, .gcloudignore, shared/
                          -> ``gcloud functions deploy ... --source=build/gcp_function``
 ``build/azure_function`` function_app.py, host.json, requirements.txt, .funcignore, shared/
+                         and your ``local.settings.json`` if you made one (for ``func start``;
+                         ``.funcignore`` keeps it out of what ``func azure functionapp publish`` uploads)
                          -> ``cd build/azure_function && func azure functionapp publish ...``
 
 Each folder installs from its own pinned ``requirements.txt`` and imports nothing from the
@@ -21,6 +23,8 @@ BUNDLES = {
     "gcp_function": ("main.py", "requirements.txt", ".gcloudignore"),
     "azure_function": ("function_app.py", "host.json", "requirements.txt", ".funcignore"),
 }
+# Copied when present: local development settings, never deployed (each ignore file lists them).
+LOCAL_ONLY = {"azure_function": ("local.settings.json",)}
 _NOT_SHIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache")
 
 
@@ -32,6 +36,9 @@ def build(name: str, out: Path) -> Path:
     target.mkdir(parents=True)
     for file in BUNDLES[name]:
         shutil.copy2(ROOT / name / file, target / file)
+    for file in LOCAL_ONLY.get(name, ()):
+        if (ROOT / name / file).is_file():
+            shutil.copy2(ROOT / name / file, target / file)
     shutil.copytree(ROOT / "shared", target / "shared", ignore=_NOT_SHIPPED)
     return target
 

@@ -15,7 +15,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "TROUBLESHOOTING.md"
 HEADER = """# Troubleshooting
 
 Start with doctor, where the function runs: it checks every hop, shows the claims that matter
-and names the fix (`python -m shared doctor azure-to-google` or `google-to-azure`; see the README).
+and names the fix (`python -m shared doctor azure-to-google` or `google-to-azure` where the function runs; `make doctor-azure-to-google` or `make doctor-google-to-azure` against the lab; see the README).
 
 Every error either function returns is JSON, and says what to change:
 

@@ -24,12 +24,15 @@ def azurite_binary() -> Path:
     """``node_modules/.bin/azurite-blob`` from the committed lock file, or ``$LAB_AZURITE_BLOB``."""
     configured = os.environ.get("LAB_AZURITE_BLOB")
     candidate = Path(configured) if configured else REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
-    if candidate.exists():
-        return candidate
     found = shutil.which("azurite-blob")
-    if found:
-        return Path(found)
-    raise AzuriteNotInstalled(f"Azurite is not installed at {candidate}: run `npm ci` (or `make setup`).")
+    if not (candidate.exists() or found):
+        raise AzuriteNotInstalled(f"Azurite is not installed at {candidate}: run `npm ci` (or `make setup`).")
+    if shutil.which("node") is None:  # azurite-blob is a `#!/usr/bin/env node` script: it would exit 127
+        raise AzuriteNotInstalled(
+            "Node.js is not on PATH: Azurite, the lab's Blob Storage, needs Node 20 or newer "
+            "(install Node 20 LTS; `make prereqs` checks)"
+        )
+    return candidate if candidate.exists() else Path(str(found))
 
 
 class Azurite:

@@ -6,6 +6,19 @@ enforced — a ``FUNCTION`` or ``ADMIN`` trigger needs the key in ``x-functions-
 ``?code=``, else 401 with an empty body. The key is ``LOCAL_FUNCTION_KEY`` (required). An
 unhandled exception is a 500 with an empty body, as in Azure.
 
+Like ``func start``, it reads ``local.settings.json``'s ``Values`` from the app folder into the
+environment, skipping any variable already set (Core Tools prints "Skipping '<name>' from
+local settings as it's already defined in current environment variables.": Azure/azure-functions-core-tools,
+``StartHostAction``).
+
+``req.params`` is what the real host hands the Python worker: the host's ``RpcHttp.query`` map,
+built from ASP.NET Core's ``request.Query`` with ``http.Query.Add(pair.Key, pair.Value.ToString())``,
+so a repeated parameter arrives as its values joined by commas (``?state=TX&state=CA`` ->
+``{"state": "TX,CA"}``) and a parameter with an empty value is left out; ``req.url`` keeps the raw
+query string, ``code`` included (Azure/azure-functions-host, ``RpcMessageConversionExtensions.ToRpc``;
+the same join seen from Node: Azure/azure-functions-nodejs-library#168). A function that must
+tell repeats apart reads ``req.url``.
+
 Standard library and ``azure-functions`` only, so it runs inside a deployable bundle's venv::
 
     LOCAL_FUNCTION_KEY=... python lab/hosting/functions_host.py build/azure_function --port 7071
@@ -30,7 +43,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
 
@@ -130,23 +143,22 @@ def make_handler(routes: list[Route], key: str, app_dir: Path) -> type[BaseHTTPR
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
-            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            query = parse_qs(url.query, keep_blank_values=True)
             match = next(((r, m) for r in routes if (m := r.pattern.match(url.path))), None)
             if match is None:
                 return self._send(404, b"", {})
             route, found = match
             if self.command not in route.methods:
                 return self._send(405, b"", {"Allow": ", ".join(sorted(route.methods))})
-            given = self.headers.get("x-functions-key") or query.get("code") or ""
+            given = self.headers.get("x-functions-key") or query.get("code", [""])[0]
             if not route.anonymous and not hmac.compare_digest(given.encode(), key.encode()):
                 return self._send(401, b"", {})
-            query.pop("code", None)
             length = int(self.headers.get("Content-Length") or 0)
             request = func.HttpRequest(
                 self.command,
                 f"http://{self.headers.get('Host', 'localhost')}{self.path}",
                 headers=dict(self.headers.items()),
-                params=query,
+                params=host_params(query),
                 route_params=found.groupdict(),
                 body=self.rfile.read(length) if length else b"",
             )
@@ -178,12 +190,36 @@ def make_handler(routes: list[Route], key: str, app_dir: Path) -> type[BaseHTTPR
     return Handler
 
 
+def host_params(query: dict[str, list[str]]) -> dict[str, str]:
+    """``req.params`` as the Functions host builds it: repeats joined by commas, empty values left out."""
+    return {name: ",".join(values) for name, values in query.items() if ",".join(values)}
+
+
+def load_local_settings(app_dir: Path, environ: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+    """Put ``local.settings.json``'s ``Values`` into ``environ`` as ``func start`` does; return the names skipped."""
+    path = app_dir / "local.settings.json"
+    if not path.is_file():
+        return []
+    values = json.loads(path.read_text(encoding="utf-8")).get("Values") or {}
+    skipped = []
+    for name, value in values.items():
+        if environ.get(name):
+            skipped.append(name)
+        else:
+            environ[name] = str(value)
+    return skipped
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("app_dir", type=Path, help="the folder with function_app.py and host.json")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     args = parser.parse_args(argv)
+    for name in load_local_settings(args.app_dir):
+        print(
+            f"Skipping '{name}' from local settings as it's already defined in current environment variables."
+        )
     key = os.environ.get("LOCAL_FUNCTION_KEY", "")
     if not key:
         parser.error("set LOCAL_FUNCTION_KEY: the key FUNCTION-level triggers require")

@@ -20,6 +20,7 @@ from shared.settings.common import (
     SERVICE_ACCOUNT,
     AzureSource,
     RetrySettings,
+    ca_bundle_problems,
     common_problems,
     iam_base,
     normalize_authority,
@@ -99,7 +100,7 @@ class AzureToGoogleSettings:
             env.get("AZURE_CREDENTIAL_SOURCE") or values.get("azure_source") or _infer_azure_source(env),
         )
         values.update(overrides)
-        problems = []
+        problems = ca_bundle_problems(env)
         for required in ("provider", "azure_audience"):
             if not values.get(required):
                 problems.append((_ENV_NAMES[required], _MISSING[required]))

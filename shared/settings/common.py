@@ -84,6 +84,23 @@ class RetrySettings:
         return cls(**values)
 
 
+def ca_bundle_problems(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``[(variable, what is wrong)]`` for a CA bundle variable that names no file or folder.
+
+    requests (under google-auth and azure-core) verifies TLS with ``REQUESTS_CA_BUNDLE`` or else
+    ``CURL_CA_BUNDLE`` (``Session.merge_environment_settings``) and raises a bare ``OSError``
+    ("Could not find a suitable TLS CA certificate bundle, invalid path") on the first request
+    when that path does not exist (``HTTPAdapter.cert_verify``; psf/requests, src/requests/sessions.py
+    and adapters.py). Named here, up front, with the other settings instead: a leftover export of
+    a private CA (a stopped lab's, say) is a setting to fix, not an internal error.
+    """
+    variable = "REQUESTS_CA_BUNDLE" if env.get("REQUESTS_CA_BUNDLE") else "CURL_CA_BUNDLE"
+    path = env.get(variable)
+    if not path or os.path.exists(path):
+        return []
+    return [(variable, f"a CA bundle file (PEM) or folder that exists, or unset; {path!r} does not exist")]
+
+
 def https_url_problems(variable: str, value: str, *, expected: str = "an https URL") -> list[tuple[str, str]]:
     """``[(variable, what is wrong)]`` unless ``value`` is an https URL with a host."""
     parts = urlsplit(value or "")

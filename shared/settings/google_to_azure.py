@@ -18,10 +18,12 @@ from shared.settings.common import (
     TOKEN_EXCHANGE_AUDIENCES,
     IdTokenSource,
     RetrySettings,
+    ca_bundle_problems,
     common_problems,
     iam_base,
     normalize_authority,
     read_variables,
+    read_with,
     tenant_problems,
     token_exchange_audience,
 )
@@ -68,7 +70,7 @@ class GoogleToAzureSettings:
         values["id_token_source"] = source
         values["retry"] = RetrySettings.from_env(env)
         values.update(overrides)
-        return cls(**values).validated()
+        return read_with(ca_bundle_problems(env), lambda: cls(**values).validated())
 
     @property
     def generate_id_token_url(self) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import azure.functions as func
 import functions_framework
@@ -23,6 +24,7 @@ from werkzeug.test import TestResponse
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
+from lab.hosting.functions_host import host_params
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, Misconfiguration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,8 +85,14 @@ class FunctionApp:
         self.functions = self.module.app.get_functions()  # indexes the app (once, as the worker does)
 
     def __call__(self, **params: str) -> tuple[int, dict[str, Any], func.HttpResponse]:
+        return self.call_query(urlencode(params))
+
+    def call_query(self, query: str) -> tuple[int, dict[str, Any], func.HttpResponse]:
+        """Invoke with a raw query string, shaped as the Functions host shapes the request (host_params)."""
         function = self.functions[0].get_user_function()
-        request = func.HttpRequest("GET", "http://localhost/api/bigquery", params=params, body=b"")
+        url = f"http://localhost/api/bigquery?{query}" if query else "http://localhost/api/bigquery"
+        params = host_params(parse_qs(query, keep_blank_values=True))
+        request = func.HttpRequest("GET", url, params=params, body=b"")
         context = dataclasses.make_dataclass("Context", ["invocation_id"])(uuid.uuid4().hex)
         response = function(request, context)
         body = response.get_body().decode()
