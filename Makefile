@@ -66,7 +66,7 @@ security: setup  ## bandit and a secret scan of every tracked file
 test: lint typecheck infra-check security pytest  ## every check and every test
 
 demo: setup  ## both functions over HTTP against the lab, with a per-hop trace
-	$(BIN)/python -m lab.demo
+	$(BIN)/python -m lab.scenarios.demo
 
 lab: setup  ## run the lab in the foreground (prints the environment to export)
 	$(BIN)/python -m lab

@@ -16,8 +16,8 @@ from bench import imports
 from bench.lab_process import LabProcess as Lab
 from bench.report import Record, median
 from bench.subjects import AZURE_TO_GCP, GCP_TO_AZURE, THIS_PROJECT
-from lab import processes
-from lab.functions import (
+from lab.core import processes
+from lab.hosting.functions import (
     FunctionProcess,
     cloud_function_settings,
     free_port,

@@ -12,13 +12,13 @@ from typing import Any
 
 import requests
 
-from lab import processes, topology
-from lab.runtime import Lab
-from lab.topology import Topology
+from lab.core import processes, topology
+from lab.core.runtime import Lab
+from lab.core.topology import Topology
 
 
 class LabProcess:
-    """``python -m lab --json`` as a child; offers what the benchmarks use of :class:`lab.runtime.Lab`."""
+    """``python -m lab --json`` as a child; offers what the benchmarks use of :class:`lab.core.runtime.Lab`."""
 
     def __init__(self, latency_ms: float) -> None:
         self.latency_ms = latency_ms

@@ -49,7 +49,7 @@ def function_app(static: bool, port: int) -> Any:
     from google.oauth2.credentials import Credentials
 
     import shared.azure_to_google as federation
-    from lab import functions_host
+    from lab.hosting import functions_host
 
     if static:
         credentials = federation.google_credentials()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.lab_process import LabProcess as Lab
-from lab.functions import cloud_function_settings, function_app_settings
+from lab.hosting.functions import cloud_function_settings, function_app_settings
 
 AZURE_TO_GCP = "azure_to_gcp"
 GCP_TO_AZURE = "gcp_to_azure"

@@ -22,7 +22,7 @@ from bench.subjects import (
     Subject,
     make,
 )
-from lab.functions import function_app_settings
+from lab.hosting.functions import function_app_settings
 
 WARM = "1. Warm path"
 COLD = "2. Cold exchange"

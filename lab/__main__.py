@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from lab.runtime import Lab
-from lab.topology import DEFAULT_TOPOLOGY, TopologyError
+from lab.core.runtime import Lab
+from lab.core.topology import DEFAULT_TOPOLOGY, TopologyError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

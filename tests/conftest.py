@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from tests.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
 
 _lab: Lab | None = None

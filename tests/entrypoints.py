@@ -21,9 +21,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.misconfigurations import CLOUD_FUNCTION, Misconfiguration
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import cloud_function_settings, function_app_settings
+from lab.scenarios.misconfigurations import CLOUD_FUNCTION, Misconfiguration
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from google.cloud import bigquery
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings, RetrySettings
 
 AUDIENCE_APP = "api://333d03c9-522a-4b89-bdd2-f529e295595a"

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
 from shared.http import BadParameter, QueryParams
 from shared.redaction import redact

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from tests.federation import expected_top_names, seeded_blob_names
 from tools import package
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from tests.federation import expected_top_names, seeded_blob_names
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_demo_shows_both_functions_and_one_misconfiguration(lab: Lab) -> None:
     env = {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
     result = subprocess.run(
-        [sys.executable, "-m", "lab.demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "lab.scenarios.demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode == 0, result.stdout + result.stderr

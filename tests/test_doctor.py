@@ -19,9 +19,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import cloud_function_settings, function_app_settings
+from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from shared import cli, doctor
 from tests.conftest import FAST_RETRIES
 from tests.entrypoints import apply_settings, make_mistake

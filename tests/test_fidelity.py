@@ -18,7 +18,7 @@ from google.auth import compute_engine, identity_pool
 from google.auth.transport.requests import Request
 from google.cloud import bigquery
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from tests.federation import TOP_NAMES, expected_top_names
 
 pytestmark = pytest.mark.fidelity

@@ -19,9 +19,9 @@ from google.api_core.exceptions import Forbidden
 from google.auth import exceptions as google_auth_exceptions
 from google.auth.transport.requests import Request
 
-from lab.keys import ENTRA, GOOGLE
-from lab.runtime import Lab
-from lab.topology import IamBinding
+from lab.core.keys import ENTRA, GOOGLE
+from lab.core.runtime import Lab
+from lab.core.topology import IamBinding
 from tests.test_fidelity import (
     AUDIENCE_APP,
     BLOB_READER_APP,

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from tests.conftest import FAST_FUNCTION_RETRIES
 from tests.entrypoints import assert_no_token
 from tests.federation import expected_top_names, seeded_blob_names

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 
 pytestmark = pytest.mark.faults
 KEY = "faults-test-key"

@@ -13,9 +13,9 @@ import azure.functions as func
 import pytest
 from flask.testing import FlaskClient
 
-from lab.functions import cloud_function_settings, function_app_settings
-from lab.runtime import Lab
-from lab.topology import RoleAssignment
+from lab.core.runtime import Lab
+from lab.core.topology import RoleAssignment
+from lab.hosting.functions import cloud_function_settings, function_app_settings
 from tests import entrypoints
 from tests.entrypoints import FunctionApp, apply_settings
 from tests.federation import expected_top_names

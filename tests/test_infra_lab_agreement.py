@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from lab import functions, topology
-from lab.runtime import Lab
-from lab.topology import Application, Topology
+from lab.core import topology
+from lab.core.runtime import Lab
+from lab.core.topology import Application, Topology
+from lab.hosting import functions
 from tests.infra import INFRA, branches, load, render, tfvars_example
 
 LAB = topology.load(topology.DEFAULT_TOPOLOGY)

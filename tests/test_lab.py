@@ -15,8 +15,8 @@ import jwt
 import pytest
 import requests
 
-from lab import topology
-from lab.runtime import Lab
+from lab.core import topology
+from lab.core.runtime import Lab
 from tests.loopback import NonLoopbackRefused, forget_refused, refused_hosts
 
 pytestmark = pytest.mark.lab

@@ -24,12 +24,12 @@ from google.auth import exceptions as auth_exceptions
 from google.cloud import bigquery
 from google.oauth2.credentials import Credentials
 
-from lab import bigquery as lab_bigquery
-from lab.controls import Controls
-from lab.iam_policy import mint_access_token
-from lab.keys import Keys
-from lab.service import Service
-from lab.topology import DEFAULT_TOPOLOGY, IamBinding, Topology, load
+from lab.core.controls import Controls
+from lab.core.keys import Keys
+from lab.core.service import Service
+from lab.core.topology import DEFAULT_TOPOLOGY, IamBinding, Topology, load
+from lab.gcp import bigquery as lab_bigquery
+from lab.gcp.iam_policy import mint_access_token
 
 pytestmark = pytest.mark.lab
 

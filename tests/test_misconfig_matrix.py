@@ -1,4 +1,4 @@
-"""The misconfiguration matrix: each real-world mistake in ``lab.misconfigurations``, made in the lab,
+"""The misconfiguration matrix: each real-world mistake in ``lab.scenarios.misconfigurations``, made in the lab,
 answered by the real function with the status, the refusing hop, the upstream code and an error
 that names what to change. ``docs/TROUBLESHOOTING.md`` is rendered from the same list.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from tests import entrypoints
 from tests.conftest import FAST_RETRIES
 from tests.entrypoints import make_mistake

@@ -14,7 +14,7 @@ import pytest
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared import aio, errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential

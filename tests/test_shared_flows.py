@@ -16,7 +16,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from google.cloud import bigquery
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared import aio
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential

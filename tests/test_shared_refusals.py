@@ -18,7 +18,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared import errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared.azure_to_google import google_credentials
 from shared.errors import FederationError, SettingsError
 from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings

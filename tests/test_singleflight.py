@@ -19,7 +19,7 @@ from azure.core.credentials import AccessToken
 from azure.identity import ManagedIdentityCredential
 from google.auth.transport.requests import Request
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 from shared import aio
 from shared.azure_to_google import AzureFederatedCredentials, google_credentials
 from shared.google_id_tokens import MetadataIdTokens

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.misconfigurations import drop_binding, replace_provider
-from lab.runtime import Lab
+from lab.core.runtime import Lab
+from lab.scenarios.misconfigurations import drop_binding, replace_provider
 from tests.federation import BLOB_READER_APP
 
 __all__ = ["drop_binding", "replace_blob_reader_fic", "replace_provider"]

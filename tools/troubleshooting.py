@@ -1,4 +1,4 @@
-"""Render docs/TROUBLESHOOTING.md from the misconfiguration matrix (``lab.misconfigurations``).
+"""Render docs/TROUBLESHOOTING.md from the misconfiguration matrix (``lab.scenarios.misconfigurations``).
 
 ``python -m tools.troubleshooting`` rewrites the file; a test fails when it is out of date.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lab.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS
+from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "TROUBLESHOOTING.md"
 

@@ -18,11 +18,11 @@ from typing import Any
 import jwt
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.keys import ENTRA, InvalidToken, Keys, family_of_issuer
-from lab.service import Service
-from lab.topology import Application, Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import ENTRA, InvalidToken, Keys, family_of_issuer
+from lab.core.service import Service
+from lab.core.topology import Application, Topology
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALLOWED_SKEW_S = 300  # Entra tolerates five minutes of clock skew on assertions

@@ -14,12 +14,12 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.iam_policy import Identity, Unauthenticated, identity_from_header, is_member, mint_access_token
-from lab.keys import GOOGLE, Keys
-from lab.service import Service
-from lab.topology import ServiceAccount, Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import GOOGLE, Keys
+from lab.core.service import Service
+from lab.core.topology import ServiceAccount, Topology
+from lab.gcp.iam_policy import Identity, Unauthenticated, identity_from_header, is_member, mint_access_token
 
 IMPERSONATION_ROLES = ("roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator")
 MAX_LIFETIME_S = 3600

@@ -33,12 +33,12 @@ from duckdb.sqltypes import DuckDBPyType
 from flask import Response, request
 from sqlglot import exp
 
-from lab import errors
-from lab.controls import Controls
-from lab.iam_policy import Identity, Unauthenticated, identity_from_header, is_member
-from lab.keys import Keys
-from lab.service import Service
-from lab.topology import Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import Keys
+from lab.core.service import Service
+from lab.core.topology import Topology
+from lab.gcp.iam_policy import Identity, Unauthenticated, identity_from_header, is_member
 
 LOCATION = "US"  # every dataset of the lab lives here
 MAX_JOBS = 1000  # finished jobs kept for jobs.get / getQueryResults, oldest dropped first

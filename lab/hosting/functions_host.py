@@ -8,7 +8,7 @@ unhandled exception is a 500 with an empty body, as in Azure.
 
 Standard library and ``azure-functions`` only, so it runs inside a deployable bundle's venv::
 
-    LOCAL_FUNCTION_KEY=... python lab/functions_host.py build/azure_function --port 7071
+    LOCAL_FUNCTION_KEY=... python lab/hosting/functions_host.py build/azure_function --port 7071
 
 With Azure Functions Core Tools, ``func start`` in the app folder does the same (keys aside).
 """

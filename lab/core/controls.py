@@ -14,7 +14,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lab.trace import Trace
+from lab.core.trace import Trace
 
 FaultKind = Literal["429", "500", "503", "reset", "hang", "ok"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("429", "500", "503", "reset", "hang", "ok")

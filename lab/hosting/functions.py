@@ -4,7 +4,7 @@
 settings infra/ writes into the real Cloud Function and Function App, computed here from
 the same topology the emulators serve. :class:`FunctionProcess` runs a function as its host
 would: the Cloud Function under functions-framework, the Function App under
-``lab/functions_host.py`` (Core Tools cannot be installed here), each on a loopback port,
+``lab/hosting/functions_host.py`` (Core Tools cannot be installed here), each on a loopback port,
 with any Python (the dev venv, or a deployable bundle's own venv).
 """
 
@@ -21,10 +21,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from lab import processes
-from lab.topology import Topology
+from lab.core import processes
+from lab.core.topology import Topology
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOST_SCRIPT = Path(__file__).resolve().parent / "functions_host.py"
 CLOUD_FUNCTION_TARGET = "list_blobs"
 FUNCTION_APP_ROUTE = "/api/bigquery"
@@ -32,7 +32,7 @@ _WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
 
 
 class RunningLab(Protocol):
-    """What the functions need of a running lab: :class:`lab.runtime.Lab`, or the benchmarks' lab process."""
+    """What the functions need of a running lab: :class:`lab.core.runtime.Lab`, or the benchmarks' lab process."""
 
     @property
     def topology(self) -> Topology: ...

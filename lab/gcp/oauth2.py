@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.google_iam import mint_id_token
-from lab.iam_policy import mint_access_token
-from lab.keys import Keys
-from lab.service import Service
-from lab.topology import Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import Keys
+from lab.core.service import Service
+from lab.core.topology import Topology
+from lab.gcp.iam import mint_id_token
+from lab.gcp.iam_policy import mint_access_token
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 MAX_ASSERTION_LIFETIME_S = 3600

@@ -16,9 +16,9 @@ from typing import Any
 
 import requests
 
-from lab.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from lab.runtime import Lab
-from lab.trace import HopRecord
+from lab.core.runtime import Lab
+from lab.core.trace import HopRecord
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 
 TIMEOUT_S = 30
 

@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.google_iam import mint_id_token
-from lab.iam_policy import mint_access_token
-from lab.keys import GOOGLE, Keys
-from lab.service import Service
-from lab.topology import ServiceAccount, Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import GOOGLE, Keys
+from lab.core.service import Service
+from lab.core.topology import ServiceAccount, Topology
+from lab.gcp.iam import mint_id_token
+from lab.gcp.iam_policy import mint_access_token
 
 FLAVOR = {"Metadata-Flavor": "Google"}
 DEFAULT_SCOPES = [

@@ -16,12 +16,12 @@ import jwt
 from celpy.adapter import json_to_cel
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.iam_policy import federated_members, mint_access_token
-from lab.keys import InvalidToken, Keys, family_of_issuer
-from lab.service import Service
-from lab.topology import Topology, WorkloadIdentityPoolProvider
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import InvalidToken, Keys, family_of_issuer
+from lab.core.service import Service
+from lab.core.topology import Topology, WorkloadIdentityPoolProvider
+from lab.gcp.iam_policy import federated_members, mint_access_token
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

@@ -14,11 +14,11 @@ from pathlib import Path
 import requests
 from flask import Response, request
 
-from lab import errors
-from lab.controls import Controls
-from lab.keys import ENTRA, InvalidToken, Keys
-from lab.service import Service
-from lab.topology import Topology
+from lab.core import wire_errors as errors
+from lab.core.controls import Controls
+from lab.core.keys import ENTRA, InvalidToken, Keys
+from lab.core.service import Service
+from lab.core.topology import Topology
 
 READ_ROLES = {
     "Storage Blob Data Reader",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lab.keys import GOOGLE_ACCESS, InvalidToken, Keys
+from lab.core.keys import GOOGLE_ACCESS, InvalidToken, Keys
 
 POOL_PREFIX = "//iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/{pool}"
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Response, jsonify, request
 
-from lab import errors
-from lab.service import Service
+from lab.core import wire_errors as errors
+from lab.core.service import Service
 
 if TYPE_CHECKING:
-    from lab.runtime import Lab
+    from lab.core.runtime import Lab
 
 FAULT_FIELDS = ("latency_s", "script", "failure_rate", "failure_kinds", "down_for_s", "hang_s")
 

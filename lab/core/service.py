@@ -19,8 +19,8 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from lab import trace
-from lab.controls import Controls
+from lab.core import trace
+from lab.core.controls import Controls
 
 FaultResponder = Callable[[int, str], Response]
 

@@ -14,9 +14,9 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lab.functions import RunningLab, cloud_function_settings
-from lab.runtime import Lab
-from lab.topology import IamBinding, RoleAssignment, WorkloadIdentityPoolProvider
+from lab.core.runtime import Lab
+from lab.core.topology import IamBinding, RoleAssignment, WorkloadIdentityPoolProvider
+from lab.hosting.functions import RunningLab, cloud_function_settings
 
 CLOUD_FUNCTION = "cloud_function"
 FUNCTION_APP = "function_app"

@@ -12,10 +12,10 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from lab import processes
-from lab.topology import StorageContainer
+from lab.core import processes
+from lab.core.topology import StorageContainer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "devstoreaccount1"  # Azurite serves this account only
 
 

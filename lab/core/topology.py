@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TOPOLOGY = Path(__file__).with_name("default_topology.toml")
+DEFAULT_TOPOLOGY = Path(__file__).resolve().parents[1] / "default_topology.toml"
 
 GOOGLE_ISSUER = "https://accounts.google.com"
 AZURE_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"

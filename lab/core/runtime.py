@@ -14,23 +14,19 @@ from typing import Any
 
 import trustme
 
-from lab import (
-    admin,
-    bigquery,
-    blob_gateway,
-    entra,
-    google_iam,
-    google_metadata,
-    google_oauth2,
-    google_sts,
-    topology,
-)
-from lab.azurite import Azurite
-from lab.controls import Controls
-from lab.keys import Keys
-from lab.service import Service
-from lab.topology import Topology
-from lab.trace import HopRecord
+from lab.azure import blob_gateway, entra
+from lab.azure.azurite import Azurite
+from lab.core import admin, topology
+from lab.core.controls import Controls
+from lab.core.keys import Keys
+from lab.core.service import Service
+from lab.core.topology import Topology
+from lab.core.trace import HopRecord
+from lab.gcp import bigquery
+from lab.gcp import iam as google_iam
+from lab.gcp import metadata as google_metadata
+from lab.gcp import oauth2 as google_oauth2
+from lab.gcp import sts as google_sts
 
 LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
 

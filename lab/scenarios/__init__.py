@@ -1,0 +1,1 @@
+"""What the lab is for: the demo and the catalogue of real-world misconfigurations."""
