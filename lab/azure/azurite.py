@@ -73,28 +73,35 @@ class Azurite:
             "--skipApiVersionCheck",
             "--disableTelemetry",
         ]  # fmt: skip
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed command line, no shell
+        self._process = processes.spawn(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=self.workdir,  # Azurite writes its debug and extent files relative to here
-            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"Azurite exited with {self._process.returncode}; see {self.workdir / 'azurite.log'}"
-                )
+                # The lab removes its work directory when it stops: quote the log, don't name it.
+                raise RuntimeError(f"Azurite exited with {self._process.returncode}:\n{self._log_tail()}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s")
+        raise RuntimeError(
+            f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s:\n{self._log_tail()}"
+        )
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.workdir / "azurite.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no output)"
+        return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
     def seed(self, containers: list[StorageContainer], storage_token: str, ca_file: Path) -> None:
         """Create the topology's containers and blobs, authenticated with a lab-minted storage token."""

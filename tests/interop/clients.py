@@ -8,6 +8,7 @@ timeout after which the whole group is killed.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.runtime import Lab
+from lab.core.runtime import Lab
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -94,12 +95,36 @@ def node(lab: Lab, home: Path, script: str, *args: str, env: Mapping[str, str] |
 
 def az_binary() -> Path:
     binary = AZURE_CLI_VENV / "bin" / "az"
-    assert binary.exists(), f"the Azure CLI is not installed at {binary}: `make azure-cli` (part of `make test`)"
+    assert binary.exists(), (
+        f"the Azure CLI is not installed at {binary}: `make azure-cli` (part of `make test`)"
+    )
     return binary
+
+
+def _azure_cli_version() -> str:
+    lock = (REPO / "tools" / "requirements-azure-cli.txt").read_text(encoding="utf-8")
+    found = re.search(r"^azure-cli-core==(\S+)$", lock, re.MULTILINE)
+    assert found is not None, "tools/requirements-azure-cli.txt pins no azure-cli-core"
+    return found.group(1)
+
+
+def _seed_azure_config(config_dir: Path) -> None:
+    """On its first run in a config dir the CLI looks for a newer version of itself on
+    azcliprod.blob.core.windows.net (azure/cli/core/util.py, handle_version_update); seed the
+    file it writes after such a check (versionCheck.json), so that it does not."""
+    marker = config_dir / "versionCheck.json"
+    if marker.exists():
+        return
+    config_dir.mkdir(parents=True, exist_ok=True)
+    version = _azure_cli_version()
+    versions = {"azure-cli": {"local": version}, "core": {"local": version}}
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    marker.write_text(json.dumps({"versions": versions, "update_time": stamp}), encoding="utf-8")
 
 
 def az(lab: Lab, home: Path, *args: str, env: Mapping[str, str] | None = None) -> Run:
     """``az <args>`` with an isolated AZURE_CONFIG_DIR under ``home``, telemetry off, the loopback guard."""
+    _seed_azure_config(home / ".azure")
     settings = base_env(
         lab,
         home,
