@@ -11,10 +11,12 @@ workload identity federation (and optionally impersonates a service account);
                                                  bigquery-public-data.usa_names, as query parameters
 
 and answers ``{"query", "parameters", "rows", "total_rows", "job": {...}}``. Errors follow
-``shared.http`` (400 names the parameter, 403 says what to grant, 503 has ``Retry-After``).
+``shared.functions.http`` (400 names the parameter, 403 says what to grant, 503 has ``Retry-After``).
 
-Settings (application settings): the federation's (``GCP_WORKLOAD_IDENTITY_PROVIDER``,
-``AZURE_TOKEN_AUDIENCE``, ``GCP_SERVICE_ACCOUNT``; see ``shared.settings``) and::
+Settings (application settings), read once per instance
+(:class:`shared.functions.settings.FunctionAppSettings`): the federation's
+(``GCP_WORKLOAD_IDENTITY_PROVIDER``, ``AZURE_TOKEN_AUDIENCE``, ``GCP_SERVICE_ACCOUNT``; see
+``shared.settings``) and::
 
     BIGQUERY_PROJECT                 the project jobs run in (and are billed to)
     BIGQUERY_LOCATION                default US, where usa_names lives
@@ -29,9 +31,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,10 +38,12 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.http import BadParameter, QueryParams, Reply, error_reply, ok
-from shared.logs import log_request, use_azure_functions_logging
+from shared.functions.entrypoint import PerInstance, respond
+from shared.functions.http import BadParameter, QueryParams, ok
+from shared.functions.logs import use_azure_functions_logging
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
     from google.cloud import bigquery
 
 # The 50 states and DC, as usa_names spells them.
@@ -105,33 +106,20 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("azure_function")
 use_azure_functions_logging(log)
 
-_lock = threading.Lock()
-_instance: Instance | None = None
-
 
 @app.route(route="bigquery", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """The HTTP entrypoint: run the named query and return its rows as JSON."""
-    started = time.perf_counter()
-    request_id = context.invocation_id
-    try:
-        reply = ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS)))
-    except Exception as exc:  # every failure becomes the contract's JSON error
-        reply = error_reply(exc, request_id=request_id)
-        if reply.error_code == "internal":
-            log.exception(
-                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
-            )
-    log_request(
+    reply = respond(
         log,
+        lambda: ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS))),
         method=req.method,
         path=urlsplit(req.url).path,
-        status=reply.status,
-        latency_s=time.perf_counter() - started,
-        request_id=request_id,
-        error=reply.error,
+        request_id=context.invocation_id,
     )
-    return _response(reply, request_id)
+    return func.HttpResponse(
+        reply.json(), status_code=reply.status, headers=dict(reply.headers), mimetype="application/json"
+    )
 
 
 def run_named_query(params: QueryParams) -> dict[str, Any]:
@@ -151,7 +139,7 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
             bigquery.ScalarQueryParameter(p.name, p.type, values[p.name]) for p in query.parameters
         ]
     )
-    instance = _built()
+    instance = _instance.get()
     client = instance.client
     rows = client.query_and_wait(
         query.sql,
@@ -184,11 +172,13 @@ def _transient(error: BaseException) -> bool:
     from google.api_core import exceptions
     from google.auth.exceptions import TransportError
 
+    from shared.errors import RETRYABLE_STATUS
+
     if isinstance(error, requests.exceptions.SSLError):
         return "CERTIFICATE_VERIFY_FAILED" not in str(error)
     if isinstance(error, exceptions.GoogleAPICallError):
         reasons = {e.get("reason") for e in error.errors or [] if isinstance(e, dict)}
-        return error.code in (408, 429, 500, 502, 503, 504) or bool(reasons & _RETRYABLE_REASONS)
+        return error.code in RETRYABLE_STATUS or bool(reasons & _RETRYABLE_REASONS)
     return isinstance(
         error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | TransportError
     )
@@ -207,65 +197,34 @@ class Instance:
     retry: Any  # google.api_core Retry
 
 
-def bigquery_client() -> bigquery.Client:
-    """The instance's BigQuery client, built on first use and shared by every invocation."""
-    return _built().client
+_instance: PerInstance[Instance] = PerInstance(lambda: _new_instance())
 
 
-def _built() -> Instance:
-    global _instance
-    with _lock:
-        if _instance is None:
-            _instance = _new_instance()
-        return _instance
+def bigquery_client(credentials: Credentials | None = None) -> bigquery.Client:
+    """The instance's BigQuery client, built on first use and shared by every invocation.
+
+    ``credentials`` (default: :func:`shared.google_credentials` from the settings) are used only if
+    this call builds it: a seam for the benchmarks' static token.
+    """
+    return _instance.get(lambda: _new_instance(credentials)).client
 
 
-def _new_instance() -> Instance:
+def _new_instance(credentials: Credentials | None = None) -> Instance:
     from google.cloud import bigquery
 
     from shared.azure_to_google import google_credentials
-    from shared.settings import AzureToGoogleSettings, https_url_problems, read_with
+    from shared.functions.settings import FunctionAppSettings
 
-    project = os.environ.get("BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
-    endpoint = os.environ.get("BIGQUERY_API_ENDPOINT", "")
-    max_bytes = os.environ.get("BIGQUERY_MAXIMUM_BYTES_BILLED", "1000000000")
-    timeout_s = _seconds(os.environ.get("BIGQUERY_TIMEOUT_S", "20"))
-    problems = []
-    if not project:
-        problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
-    if endpoint:
-        problems += https_url_problems("BIGQUERY_API_ENDPOINT", endpoint)
-    if not max_bytes.isdigit() or int(max_bytes) < 1:
-        problems.append(
-            ("BIGQUERY_MAXIMUM_BYTES_BILLED", f"a positive whole number of bytes; got {max_bytes!r}")
-        )
-    if not 1 <= timeout_s <= 600:
-        problems.append(
-            ("BIGQUERY_TIMEOUT_S", f"seconds, from 1 to 600; got {os.environ.get('BIGQUERY_TIMEOUT_S')!r}")
-        )
-    settings = read_with(problems, AzureToGoogleSettings.from_env)
+    settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
-        project=project,
-        credentials=google_credentials(settings),
-        location=os.environ.get("BIGQUERY_LOCATION") or "US",
-        client_options={"api_endpoint": endpoint} if endpoint else None,
+        project=settings.project,
+        credentials=credentials or google_credentials(settings.federation),
+        location=settings.location,
+        client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
-            maximum_bytes_billed=int(max_bytes), labels={"caller": "azure-function"}
+            maximum_bytes_billed=settings.maximum_bytes_billed, labels={"caller": "azure-function"}
         ),
     )
+    timeout_s = settings.timeout_s
     retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
-    return Instance(client, timeout_s, min(settings.retry.attempt_timeout_s, timeout_s), retry)
-
-
-def _seconds(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        return 0.0
-
-
-def _response(reply: Reply, request_id: str) -> func.HttpResponse:
-    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
-    return func.HttpResponse(
-        reply.json(), status_code=reply.status, headers=headers, mimetype="application/json"
-    )
+    return Instance(client, timeout_s, min(settings.federation.retry.attempt_timeout_s, timeout_s), retry)

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from lab.core.controls import FaultKind
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 
 pytestmark = pytest.mark.faults
 KEY = "faults-test-key"
-FLAKY = ("429", "500", "503", "reset", "hang")
+FLAKY: tuple[FaultKind, ...] = ("429", "500", "503", "reset", "hang")
 
 
 def start(lab: Lab, which: str, **settings: str) -> FunctionProcess:
@@ -114,7 +115,7 @@ def test_a_hop_down_for_thirty_seconds_fails_fast_and_recovers(
         assert int(response.headers["Retry-After"]) >= 1
         error = response.json()["error"]
         assert (error["code"], error["hop"]) == ("unavailable", "gcp.sts")
-        assert app._process is not None and app._process.poll() is None, "the host is still running"
+        assert app.running, "the host is still running"
 
     time.sleep(max(0.0, down_until - time.monotonic()) + 0.2)
     assert get(app).status_code == 200, "the first request after recovery succeeds"

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from flask import Response, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import ENTRA, InvalidToken, Keys
 from lab.core.service import Service
@@ -56,7 +56,7 @@ def create(
     controls: Controls, keys: Keys, topology: Callable[[], Topology], upstream: str, ca_file: Path
 ) -> Service:
     """The ``<account>.blob.core.windows.net`` stand-in, forwarding to Azurite at ``upstream``."""
-    service = Service("azure.blob", controls, errors.storage_fault)
+    service = Service("azure.blob", controls, wire_errors.storage_fault)
     session = requests.Session()
     session.verify = str(ca_file)
     session.trust_env = False
@@ -103,7 +103,7 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
     if not authorization.lower().startswith("bearer "):
         return None  # shared-key and anonymous requests: Azurite's own rules apply
     if request.headers.get("x-ms-version", "") < OAUTH_MIN_VERSION:
-        return errors.storage(
+        return wire_errors.storage(
             403,
             "AuthenticationFailed",
             "Server failed to authenticate the request. Make sure the value of Authorization header is "
@@ -128,7 +128,7 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
             and scope_covers(assignment.scope, account, container)
         ):
             return None
-    return errors.storage(
+    return wire_errors.storage(
         403,
         "AuthorizationPermissionMismatch",
         "This request is not authorized to perform this operation using this permission.",
@@ -145,7 +145,7 @@ def _unauthenticated(topology: Topology, detail: str) -> Response:
         f"Bearer authorization_uri=https://login.microsoftonline.com/{tenant}/oauth2/authorize "
         "resource_id=https://storage.azure.com"
     )
-    return errors.storage(
+    return wire_errors.storage(
         401,
         "InvalidAuthenticationInfo",
         "Server failed to authenticate the request. Please refer to the information in the "

@@ -1,4 +1,5 @@
-"""Child processes the lab, the demo and the benchmarks start: each in a process group of its own.
+"""Child processes the lab, the demo and the benchmarks start: each in a process group of its own,
+on a free port it is waited for.
 
 Every child starts a new session (so a terminal's Ctrl-C, sent to the foreground process group,
 reaches only the parent, which then stops its children in order), and is stopped as a group:
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -92,3 +94,35 @@ def exit_on_sigterm() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+class ProcessExited(RuntimeError):
+    """The process exited before its port accepted connections."""
+
+    def __init__(self, returncode: int) -> None:
+        super().__init__(f"exited with {returncode}")
+        self.returncode = returncode
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(process: Process, port: int, timeout_s: float) -> None:
+    """Return once 127.0.0.1:``port`` accepts a connection.
+
+    Raises :class:`ProcessExited` if ``process`` exits first, ``TimeoutError`` after ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ProcessExited(process.returncode)
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"127.0.0.1:{port} did not accept connections within {timeout_s}s")

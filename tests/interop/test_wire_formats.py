@@ -65,7 +65,7 @@ def _entra_form(lab: Lab, **fields: str) -> dict[str, str]:
 
 def _entra(lab: Lab, path: str, data: dict[str, str]) -> requests.Response:
     tenant = cloud_function_settings(lab)["AZURE_TENANT_ID"]
-    return requests.post(f"{lab.url('entra')}/{tenant}{path}", data=data, verify=lab.ca_file, timeout=10)
+    return requests.post(f"{lab.url('entra')}/{tenant}{path}", data=data, verify=str(lab.ca_file), timeout=10)
 
 
 def _storage_token(lab: Lab) -> str:
@@ -199,16 +199,16 @@ def test_arm_lists_no_subscription_for_a_principal_without_one(lab: Lab) -> None
     token.raise_for_status()
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     listed = requests.get(
-        url, params={"api-version": "2022-12-01"}, headers=bearer, verify=lab.ca_file, timeout=10
+        url, params={"api-version": "2022-12-01"}, headers=bearer, verify=str(lab.ca_file), timeout=10
     )
     assert listed.status_code == 200
     assert listed.json() == {"value": []}
-    anonymous = requests.get(url, params={"api-version": "2022-12-01"}, verify=lab.ca_file, timeout=10)
+    anonymous = requests.get(url, params={"api-version": "2022-12-01"}, verify=str(lab.ca_file), timeout=10)
     assert anonymous.status_code == 401
     assert anonymous.json()["error"]["code"] == "AuthenticationFailed"
     storage = {"Authorization": f"Bearer {_storage_token(lab)}"}
     wrong = requests.get(
-        url, params={"api-version": "2022-12-01"}, headers=storage, verify=lab.ca_file, timeout=10
+        url, params={"api-version": "2022-12-01"}, headers=storage, verify=str(lab.ca_file), timeout=10
     )
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "InvalidAuthenticationTokenAudience"
@@ -257,7 +257,7 @@ def test_app_service_identity_endpoint_as_documented(lab: Lab) -> None:
 
 
 def _sts(lab: Lab, **kwargs: Any) -> requests.Response:
-    return requests.post(lab.env()["LAB_STS_URL"], verify=lab.ca_file, timeout=10, **kwargs)
+    return requests.post(lab.env()["LAB_STS_URL"], verify=str(lab.ca_file), timeout=10, **kwargs)
 
 
 def _sts_fields(lab: Lab) -> dict[str, str]:
@@ -326,7 +326,7 @@ def test_iam_generate_access_token_as_documented(lab: Lab) -> None:
         url,
         json={"scope": [CLOUD_PLATFORM], "lifetime": "3600s"},
         headers={"Authorization": f"Bearer {federated}"},
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -337,7 +337,7 @@ def test_iam_generate_access_token_as_documented(lab: Lab) -> None:
         other,
         json={"scope": [CLOUD_PLATFORM]},
         headers={"Authorization": f"Bearer {federated}"},
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
     assert denied.status_code == 403
@@ -355,7 +355,7 @@ def _bigquery_token(lab: Lab) -> str:
         f"{lab.env()['LAB_IAM_URL']}/v1/projects/-/serviceAccounts/{account}:generateAccessToken",
         json={"scope": [CLOUD_PLATFORM]},
         headers={"Authorization": f"Bearer {federated}"},
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
     response.raise_for_status()
@@ -368,7 +368,7 @@ def _bigquery(lab: Lab, path: str, body: dict[str, Any]) -> requests.Response:
         f"{lab.url('gcp.bigquery')}/bigquery/v2/projects/{project}/{path}",
         json=body,
         headers={"Authorization": f"Bearer {_bigquery_token(lab)}"},
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
 
@@ -431,7 +431,7 @@ def _blob(
             "Authorization": f"Bearer {_storage_token(lab)}",
             **(headers or {}),
         },
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
 
@@ -449,7 +449,7 @@ def test_list_blobs_names_the_endpoint_the_client_called(lab: Lab) -> None:
     root = ET.fromstring(response.content)  # noqa: S314 - the lab's own answer
     assert root.tag == "EnumerationResults"
     assert root.attrib["ServiceEndpoint"].rstrip("/") in (lab.url("azure.blob"), lab.blob_account_url)
-    names = [node.text for node in root.iter("Name")]
+    names = [node.text or "" for node in root.iter("Name")]
     assert sorted(names) == sorted(b.name for b in _container(lab).blobs)
 
 
@@ -500,7 +500,7 @@ def test_bearer_without_a_version_is_refused_as_azure_does(lab: Lab) -> None:
         f"{lab.blob_account_url}/{_container(lab).name}",
         params={"restype": "container", "comp": "list"},
         headers={"Authorization": f"Bearer {_storage_token(lab)}"},
-        verify=lab.ca_file,
+        verify=str(lab.ca_file),
         timeout=10,
     )
     assert response.status_code == 403
