@@ -75,8 +75,10 @@ def nothing_left_behind() -> Iterator[None]:
 
 
 def _env() -> dict[str, str]:
-    """The developer's environment, not the test session's lab settings."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
+    """The developer's environment, not the test session's lab settings; output unbuffered, so a
+    line read here was printed then (a pipe would hold the demo's lines until it exits)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
+    return {**env, "PYTHONUNBUFFERED": "1"}
 
 
 def _lab_process() -> subprocess.Popen[str]:
