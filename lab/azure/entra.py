@@ -28,18 +28,23 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALLOWED_SKEW_S = 300  # Entra tolerates five minutes of clock skew on assertions
 FIC_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
 
-# First-party resources the lab knows: identifier URI -> (app id, token version).
-# Microsoft's own applications, present in every tenant: resource -> (client ID, token version).
 # api://AzureADTokenExchange (and its sovereign twins) is the audience a managed identity asks for to use
 # its token as a client assertion ("Configure an application to trust a managed identity", Microsoft
 # Learn; Microsoft.Identity.Web's ManagedIdentityClientAssertion, AzureAD/microsoft-identity-web#2796);
 # its client ID is not documented, so the lab uses one of its own. Its tokens are v2.
 TOKEN_EXCHANGE_APP_ID = "7f5b0a54-1a3e-4c36-9d6e-0b5f3d1c2a10"  # the lab's stand-in
+
+# Microsoft's own applications, present in every tenant: resource -> (app ID, token version).
+# Azure Resource Manager (the "Windows Azure Service Management API" app): `az login` asks for
+# https://management.core.windows.net//.default first
+# (https://learn.microsoft.com/troubleshoot/azure/entra/entra-id/governance/verify-first-party-apps-sign-in).
 FIRST_PARTY = {
     "https://storage.azure.com": ("e406a681-f3d4-42a8-90b6-c2b029497af1", 1),
     "api://AzureADTokenExchange": (TOKEN_EXCHANGE_APP_ID, 2),
     "api://AzureADTokenExchangeUSGov": (TOKEN_EXCHANGE_APP_ID, 2),
     "api://AzureADTokenExchangeChina": (TOKEN_EXCHANGE_APP_ID, 2),
+    "https://management.core.windows.net": ("797f4846-ba00-4fd7-ba43-dac1f8f63013", 1),
+    "https://management.azure.com": ("797f4846-ba00-4fd7-ba43-dac1f8f63013", 1),
 }
 
 
@@ -176,7 +181,40 @@ def create_login(entra: Entra) -> Service:
     def token(tenant: str) -> Response:
         return _token(entra, tenant, request.form)
 
+    @service.route("/<tenant>/oauth2/token", "token_v1", methods=["POST"])
+    def token_v1(tenant: str) -> Response:
+        return _token_v1(entra, tenant, request.form)
+
     return service
+
+
+def _token_v1(entra: Entra, tenant_id: str, form: Any) -> Response:
+    """The v1.0 token endpoint: ``resource=`` instead of ``scope=``, and an answer whose times are
+    strings, with ``expires_on``, ``not_before`` and ``resource``
+    (https://learn.microsoft.com/previous-versions/azure/active-directory/azuread-dev/v1-oauth2-client-creds-grant-flow)."""
+    resource = form.get("resource", "")
+    if not resource:
+        return wire_errors.entra(
+            "invalid_request", 900144, "The request body must contain the following parameter: 'resource'."
+        )
+    as_v2 = {key: form.get(key) for key in form}
+    as_v2["scope"] = f"{resource.rstrip('/')}/.default"
+    answer = _token(entra, tenant_id, as_v2)
+    if answer.status_code != 200:
+        return answer
+    issued = answer.get_json()
+    now = int(entra.controls.now())
+    return jsonify(
+        {
+            "token_type": "Bearer",
+            "expires_in": str(issued["expires_in"]),
+            "ext_expires_in": str(issued["ext_expires_in"]),
+            "expires_on": str(now + int(issued["expires_in"])),
+            "not_before": str(now),
+            "resource": resource,
+            "access_token": issued["access_token"],
+        }
+    )
 
 
 def _token(entra: Entra, tenant_id: str, form: Any) -> Response:

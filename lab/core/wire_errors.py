@@ -98,9 +98,9 @@ def storage_fault(status: int, message: str) -> Response:
 
 
 def storage(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, *, detail: str | None = None
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, *, detail: str = ""
 ) -> Response:
-    """Azure Storage's XML error, with ``x-ms-error-code`` (and ``AuthenticationErrorDetail`` if given)."""
+    """Azure Storage's XML error, with ``x-ms-error-code`` (and ``AuthenticationErrorDetail``)."""
     request_id = str(uuid.uuid4())
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
     extra = f"<AuthenticationErrorDetail>{detail}</AuthenticationErrorDetail>" if detail else ""
