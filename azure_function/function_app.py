@@ -11,10 +11,12 @@ workload identity federation (and optionally impersonates a service account);
                                                  bigquery-public-data.usa_names, as query parameters
 
 and answers ``{"query", "parameters", "rows", "total_rows", "job": {...}}``. Errors follow
-``shared.http`` (400 names the parameter, 403 says what to grant, 503 has ``Retry-After``).
+``shared.functions.http`` (400 names the parameter, 403 says what to grant, 503 has ``Retry-After``).
 
-Settings (application settings): the federation's (``GCP_WORKLOAD_IDENTITY_PROVIDER``,
-``AZURE_TOKEN_AUDIENCE``, ``GCP_SERVICE_ACCOUNT``; see ``shared.settings``) and::
+Settings (application settings), read once per instance
+(:class:`shared.functions.settings.FunctionAppSettings`): the federation's
+(``GCP_WORKLOAD_IDENTITY_PROVIDER``, ``AZURE_TOKEN_AUDIENCE``, ``GCP_SERVICE_ACCOUNT``; see
+``shared.settings``) and::
 
     BIGQUERY_PROJECT                 the project jobs run in (and are billed to)
     BIGQUERY_LOCATION                default US, where usa_names lives
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +40,8 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.http import BadParameter, QueryParams, Reply, error_reply, ok
-from shared.logs import log_request, use_azure_functions_logging
+from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, ok
+from shared.functions.logs import log_request, use_azure_functions_logging
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -224,44 +225,21 @@ def _new_instance() -> Instance:
     from google.cloud import bigquery
 
     from shared.azure_to_google import google_credentials
-    from shared.settings import AzureToGoogleSettings, https_url_problems, read_with
+    from shared.functions.settings import FunctionAppSettings
 
-    project = os.environ.get("BIGQUERY_PROJECT") or os.environ.get("GOOGLE_CLOUD_PROJECT", "")
-    endpoint = os.environ.get("BIGQUERY_API_ENDPOINT", "")
-    max_bytes = os.environ.get("BIGQUERY_MAXIMUM_BYTES_BILLED", "1000000000")
-    timeout_s = _seconds(os.environ.get("BIGQUERY_TIMEOUT_S", "20"))
-    problems = []
-    if not project:
-        problems.append(("BIGQUERY_PROJECT", "the Google Cloud project ID the query jobs run in"))
-    if endpoint:
-        problems += https_url_problems("BIGQUERY_API_ENDPOINT", endpoint)
-    if not max_bytes.isdigit() or int(max_bytes) < 1:
-        problems.append(
-            ("BIGQUERY_MAXIMUM_BYTES_BILLED", f"a positive whole number of bytes; got {max_bytes!r}")
-        )
-    if not 1 <= timeout_s <= 600:
-        problems.append(
-            ("BIGQUERY_TIMEOUT_S", f"seconds, from 1 to 600; got {os.environ.get('BIGQUERY_TIMEOUT_S')!r}")
-        )
-    settings = read_with(problems, AzureToGoogleSettings.from_env)
+    settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
-        project=project,
-        credentials=google_credentials(settings),
-        location=os.environ.get("BIGQUERY_LOCATION") or "US",
-        client_options={"api_endpoint": endpoint} if endpoint else None,
+        project=settings.project,
+        credentials=google_credentials(settings.federation),
+        location=settings.location,
+        client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
-            maximum_bytes_billed=int(max_bytes), labels={"caller": "azure-function"}
+            maximum_bytes_billed=settings.maximum_bytes_billed, labels={"caller": "azure-function"}
         ),
     )
+    timeout_s = settings.timeout_s
     retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
-    return Instance(client, timeout_s, min(settings.retry.attempt_timeout_s, timeout_s), retry)
-
-
-def _seconds(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        return 0.0
+    return Instance(client, timeout_s, min(settings.federation.retry.attempt_timeout_s, timeout_s), retry)
 
 
 def _response(reply: Reply, request_id: str) -> func.HttpResponse:

@@ -9,8 +9,9 @@ Azure token ``BlobServiceClient`` uses.
     {"account": "...", "container": "reports", "prefix": "2026/",
      "blobs": [{"name", "size", "last_modified", "content_type"}], "next_page_token": "..." | null}
 
-Errors follow ``shared.http`` (400 names the parameter, 403 says what to grant, 503 has
-``Retry-After``). Settings (environment)::
+Errors follow ``shared.functions.http`` (400 names the parameter, 403 says what to grant, 503 has
+``Retry-After``). Settings (environment), read once per instance
+(:class:`shared.functions.settings.CloudFunctionSettings`)::
 
     AZURE_STORAGE_ACCOUNT_URL   https://<account>.blob.core.windows.net
     AZURE_STORAGE_CONTAINER     the container listed when the request names none
@@ -26,21 +27,23 @@ import base64
 import binascii
 import json
 import logging
-import os
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import flask
 import functions_framework
 
 from shared.errors import SettingsError
-from shared.http import BadParameter, QueryParams, Reply, error_reply, method_not_allowed, ok
-from shared.logs import log_request, trace_fields, use_cloud_logging
+from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, method_not_allowed, ok
+from shared.functions.logs import log_request, trace_fields, use_cloud_logging
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
+
+    from shared.functions.settings import CloudFunctionSettings
 
 # Azure's container naming rules: 3-63 of [a-z0-9-], starting and ending with a letter or
 # digit, no two hyphens in a row; or one of the special containers.
@@ -53,7 +56,7 @@ use_cloud_logging()
 log = logging.getLogger("gcp_function")
 
 _lock = threading.Lock()
-_service: BlobServiceClient | None = None
+_instance: Instance | None = None
 
 
 @functions_framework.http
@@ -93,9 +96,8 @@ def _reply(request: flask.Request, request_id: str) -> Reply:
 
 def list_page(params: QueryParams) -> dict[str, Any]:
     """Read the request's parameters and list one page of blobs."""
-    container = params.text(
+    requested = params.text(
         "container",
-        default=os.environ.get("AZURE_STORAGE_CONTAINER"),
         pattern=CONTAINER_NAME,
         max_length=63,
         rule="a container name: 3-63 lowercase letters, digits and single hyphens, starting and ending "
@@ -104,13 +106,15 @@ def list_page(params: QueryParams) -> dict[str, Any]:
     prefix = params.text("prefix", default="", max_length=1024) or ""
     max_results = params.integer("max_results", default=DEFAULT_RESULTS, low=1, high=MAX_RESULTS)
     token = params.text("page_token", max_length=4096)
+    instance = _built()
+    container = requested or instance.settings.container
     if not container:
         raise SettingsError(
             [("AZURE_STORAGE_CONTAINER", "the container to list when the request names none")]
         )
     marker = _marker(token, container, prefix) if token else None
 
-    service = blob_service()
+    service = instance.service
     pages: Any = (  # azure-core's page iterator, with continuation_token
         service.get_container_client(container)
         .list_blobs(name_starts_with=prefix or None, results_per_page=max_results)
@@ -135,32 +139,38 @@ def list_page(params: QueryParams) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Instance:
+    """What an instance builds once, from its settings, and every request reuses."""
+
+    settings: CloudFunctionSettings
+    service: BlobServiceClient
+
+
 def blob_service() -> BlobServiceClient:
     """The instance's ``BlobServiceClient``, built on first use and shared by every request."""
-    global _service
+    return _built().service
+
+
+def _built() -> Instance:
+    global _instance
     with _lock:
-        if _service is None:
-            _service = _new_blob_service()
-        return _service
+        if _instance is None:
+            _instance = _new_instance()
+        return _instance
 
 
-def _new_blob_service() -> BlobServiceClient:
+def _new_instance() -> Instance:
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
+    from shared.functions.settings import CloudFunctionSettings
     from shared.google_to_azure import GoogleFederatedCredential
-    from shared.settings import GoogleToAzureSettings, https_url_problems, read_with
 
-    account_url = os.environ.get("AZURE_STORAGE_ACCOUNT_URL", "")
-    problems = https_url_problems(
-        "AZURE_STORAGE_ACCOUNT_URL",
-        account_url,
-        expected="the account's blob endpoint, https://<account>.blob.core.windows.net",
-    )
-    settings = read_with(problems, GoogleToAzureSettings.from_env)
-    retry = settings.retry  # the federation's retry settings serve the data call too
-    return BlobServiceClient(
-        account_url,
-        credential=GoogleFederatedCredential(settings),
+    settings = CloudFunctionSettings.from_env()
+    retry = settings.federation.retry  # the federation's retry settings serve the data call too
+    service = BlobServiceClient(
+        settings.account_url,
+        credential=GoogleFederatedCredential(settings.federation),
         # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
         retry_policy=LinearRetry(
             backoff=retry.initial_backoff_s,  # type: ignore[arg-type]  # seconds; floats work
@@ -174,6 +184,7 @@ def _new_blob_service() -> BlobServiceClient:
         connection_timeout=min(5.0, retry.attempt_timeout_s),
         read_timeout=retry.attempt_timeout_s,
     )
+    return Instance(settings, service)
 
 
 def _page_token(container: str, prefix: str, marker: str) -> str:

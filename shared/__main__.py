@@ -1,7 +1,7 @@
-"""``python -m shared``: the ``federation`` command (see :mod:`shared.cli`)."""
+"""``python -m shared``: the ``federation`` command (see :mod:`shared.doctor.cli`)."""
 
 import sys
 
-from shared.cli import main
+from shared.doctor.cli import main
 
 sys.exit(main())

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
-from shared.http import BadParameter, QueryParams
+from shared.functions.http import BadParameter, QueryParams
 from shared.redaction import redact
 from tests import entrypoints
 from tests.entrypoints import CloudFunctionClient, FunctionApp, apply_settings

@@ -22,7 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
-from shared import cli, doctor
+from shared import doctor
+from shared.doctor import cli
 from tests.conftest import FAST_RETRIES
 from tests.entrypoints import apply_settings, make_mistake
 

@@ -1,4 +1,4 @@
-"""``shared.http`` and ``shared.logs``: the error contract and the log lines, on their own."""
+"""``shared.functions.http`` and ``shared.functions.logs``: the error contract and the log lines, on their own."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import jwt
 import pytest
 
 from shared.errors import IamRefusal, SettingsError, UpstreamUnavailable
-from shared.http import BadParameter, QueryParams, error_reply
-from shared.logs import CloudLoggingFormatter, InlineJsonFilter, trace_fields
+from shared.functions.http import BadParameter, QueryParams, error_reply
+from shared.functions.logs import CloudLoggingFormatter, InlineJsonFilter, trace_fields
 from shared.settings import RetrySettings
 
 A_TOKEN = jwt.encode({"sub": "someone", "aud": "x"}, secrets.token_bytes(32), algorithm="HS256")

@@ -20,7 +20,7 @@ import sys
 import time
 from typing import TextIO
 
-from shared import doctor
+from shared.doctor import checks as doctor
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
@@ -58,7 +58,7 @@ def _quiet_logs(*, verbose: bool) -> None:
     shows the per-hop trace records (``shared.trace``) instead, as JSON lines."""
     root = logging.getLogger()
     if verbose:
-        from shared.logs import CloudLoggingFormatter
+        from shared.functions.logs import CloudLoggingFormatter
 
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(CloudLoggingFormatter())

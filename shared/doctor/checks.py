@@ -2,7 +2,7 @@
 
 Each direction is a short list of steps run in order; the first that fails stops the run,
 since every later hop needs what it would have produced. A step's error is classified exactly
-as the functions classify it (:func:`shared.http.error_reply`), so doctor names the same hop,
+as the functions classify it (:func:`shared.functions.http.error_reply`), so doctor names the same hop,
 upstream code and fix a caller of the function would get. Claims are shown, tokens never.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from google.auth import jwt as google_jwt
 
-from shared.http import error_reply
+from shared.functions.http import error_reply
 from shared.redaction import redact
 
 AZURE_TO_GOOGLE = "azure-to-google"
@@ -119,10 +119,11 @@ def claims_of(token: str) -> dict[str, Any]:
 
 
 def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[tuple[str, Step]]:
-    from shared.settings import AzureToGoogleSettings
+    from shared.functions.settings import FunctionAppSettings
 
     def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        state["settings"] = value = AzureToGoogleSettings.from_env(env)
+        state["function"] = function = FunctionAppSettings.from_env(env, data_required=False)
+        state["settings"] = value = function.federation
         account = value.service_account or "none: direct resource access"
         return f"provider {value.provider}; audience {value.azure_audience}; service account {account}", {}
 
@@ -181,23 +182,25 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
     def bigquery(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         from google.cloud import bigquery as bq
 
-        endpoint = env.get("BIGQUERY_API_ENDPOINT")
+        function = state["function"]
+        if not function.project:
+            raise Skip
+        endpoint = function.api_endpoint
         client = bq.Client(
-            project=env["BIGQUERY_PROJECT"],
+            project=function.project,
             credentials=state["google_credentials"],
             client_options={"api_endpoint": endpoint} if endpoint else None,
         )
-        rows = list(client.query_and_wait("SELECT 1 AS ok", location=env.get("BIGQUERY_LOCATION") or "US"))
-        return f"SELECT 1 ran in project {env['BIGQUERY_PROJECT']} ({len(rows)} row)", {}
+        rows = list(client.query_and_wait("SELECT 1 AS ok", location=function.location))
+        return f"SELECT 1 ran in project {function.project} ({len(rows)} row)", {}
 
     steps: list[tuple[str, Step]] = [
         ("settings", settings),
         ("azure.token", azure_token),
         ("gcp.sts", lambda state: exchange(state, impersonate=False)),
         ("gcp.iam", lambda state: exchange(state, impersonate=True)),
+        ("google.data", bigquery),
     ]
-    if env.get("BIGQUERY_PROJECT"):
-        steps.append(("google.data", bigquery))
     return steps
 
 
@@ -217,14 +220,11 @@ class _StaticAzureToken:
 
 
 def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[tuple[str, Step]]:
-    from shared.settings import GoogleToAzureSettings, https_url_problems, read_with
+    from shared.functions.settings import CloudFunctionSettings
 
     def settings(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        account_url = env.get("AZURE_STORAGE_ACCOUNT_URL")
-        problems = (
-            https_url_problems("AZURE_STORAGE_ACCOUNT_URL", account_url) if account_url is not None else []
-        )
-        state["settings"] = value = read_with(problems, lambda: GoogleToAzureSettings.from_env(env))
+        state["function"] = function = CloudFunctionSettings.from_env(env, data_required=False)
+        state["settings"] = value = function.federation
         return (
             f"tenant {value.tenant_id}; app {value.client_id}; ID token from {value.id_token_source}, "
             f"audience {value.id_token_audience}",
@@ -275,10 +275,11 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
     def blobs(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         from azure.storage.blob import BlobServiceClient
 
-        container = env.get("AZURE_STORAGE_CONTAINER") or ""
-        service = BlobServiceClient(
-            env["AZURE_STORAGE_ACCOUNT_URL"], credential=state["credential"], retry_total=1
-        )
+        function = state["function"]
+        if not (function.account_url and function.container):
+            raise Skip
+        container = function.container
+        service = BlobServiceClient(function.account_url, credential=state["credential"], retry_total=1)
         pages = service.get_container_client(container).list_blobs(results_per_page=1).by_page()
         listed = len(list(next(pages)))
         return f"listed container {container!r} ({listed} blob on the first page)", {}
@@ -287,7 +288,6 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         ("settings", settings),
         ("gcp.id_token", id_token),
         ("entra.token", entra),
+        ("azure.data", blobs),
     ]
-    if env.get("AZURE_STORAGE_ACCOUNT_URL") and env.get("AZURE_STORAGE_CONTAINER"):
-        steps.append(("azure.data", blobs))
     return steps
