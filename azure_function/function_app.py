@@ -42,9 +42,13 @@ import azure.functions as func
 
 from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, ok
 from shared.functions.logs import log_request, use_azure_functions_logging
+from shared.functions.warmup import WarmStart
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
+
+    from shared.azure_to_google import AzureFederatedCredentials
+    from shared.settings import AzureToGoogleSettings
 
 # The 50 states and DC, as usa_names spells them.
 STATES = frozenset(
@@ -224,13 +228,12 @@ def _built() -> Instance:
 def _new_instance() -> Instance:
     from google.cloud import bigquery
 
-    from shared.azure_to_google import google_credentials
     from shared.functions.settings import FunctionAppSettings
 
     settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
         project=settings.project,
-        credentials=google_credentials(settings.federation),
+        credentials=_warm.credential(settings.federation),
         location=settings.location,
         client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
@@ -240,6 +243,31 @@ def _new_instance() -> Instance:
     timeout_s = settings.timeout_s
     retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
     return Instance(client, timeout_s, min(settings.federation.retry.attempt_timeout_s, timeout_s), retry)
+
+
+def _federation_settings() -> AzureToGoogleSettings:
+    from shared.functions.settings import FunctionAppSettings
+
+    return FunctionAppSettings.from_env().federation
+
+
+def _new_credentials(settings: AzureToGoogleSettings) -> AzureFederatedCredentials:
+    from shared.azure_to_google import google_credentials
+
+    return google_credentials(settings)
+
+
+def _first_token(credentials: AzureFederatedCredentials) -> None:
+    from google.auth.transport.requests import Request
+
+    credentials.before_request(Request(), "GET", "https://bigquery.googleapis.com/", {})  # no request is sent
+
+
+# The instance's token exchange starts now, while the host is still starting, and
+# google.cloud.bigquery is imported meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+_warm = WarmStart(
+    _federation_settings, _new_credentials, _first_token, imports=("google.cloud.bigquery",)
+).start()
 
 
 def _response(reply: Reply, request_id: str) -> func.HttpResponse:

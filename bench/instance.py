@@ -181,5 +181,3 @@ def all_instance_benchmarks(lab: Lab, *, quick: bool) -> list[Record]:
         *first_request(lab, repeats=2 if quick else 10),
         *memory(lab, requests_after=100 if quick else 1000),
     ]
-
-

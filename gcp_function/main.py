@@ -39,11 +39,14 @@ import functions_framework
 from shared.errors import SettingsError
 from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, method_not_allowed, ok
 from shared.functions.logs import log_request, trace_fields, use_cloud_logging
+from shared.functions.warmup import WarmStart
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
     from shared.functions.settings import CloudFunctionSettings
+    from shared.google_to_azure import GoogleFederatedCredential
+    from shared.settings import GoogleToAzureSettings
 
 # Azure's container naming rules: 3-63 of [a-z0-9-], starting and ending with a letter or
 # digit, no two hyphens in a row; or one of the special containers.
@@ -164,13 +167,12 @@ def _new_instance() -> Instance:
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from shared.functions.settings import CloudFunctionSettings
-    from shared.google_to_azure import GoogleFederatedCredential
 
     settings = CloudFunctionSettings.from_env()
     retry = settings.federation.retry  # the federation's retry settings serve the data call too
     service = BlobServiceClient(
         settings.account_url,
-        credential=GoogleFederatedCredential(settings.federation),
+        credential=_warm.credential(settings.federation),
         # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
         retry_policy=LinearRetry(
             backoff=retry.initial_backoff_s,  # type: ignore[arg-type]  # seconds; floats work
@@ -185,6 +187,30 @@ def _new_instance() -> Instance:
         read_timeout=retry.attempt_timeout_s,
     )
     return Instance(settings, service)
+
+
+def _federation_settings() -> GoogleToAzureSettings:
+    from shared.functions.settings import CloudFunctionSettings
+
+    return CloudFunctionSettings.from_env().federation
+
+
+def _new_credential(settings: GoogleToAzureSettings) -> GoogleFederatedCredential:
+    from shared.google_to_azure import GoogleFederatedCredential
+
+    return GoogleFederatedCredential(settings)
+
+
+# The instance's token exchange starts now, while the host is still starting, and
+# azure.storage.blob is imported meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+# BlobServiceClient asks for this scope: azure-storage-blob, _shared/constants.py STORAGE_OAUTH_SCOPE.
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+_warm = WarmStart(
+    _federation_settings,
+    _new_credential,
+    lambda credential: credential.get_token(STORAGE_SCOPE),
+    imports=("azure.storage.blob",),
+).start()
 
 
 def _page_token(container: str, prefix: str, marker: str) -> str:

@@ -3,7 +3,8 @@
 One :class:`TokenHolder` (threads) or :class:`AsyncTokenHolder` (one event loop) holds one
 token. At cold start or after expiry, however many callers arrive at once, exactly one fetch
 runs and the others wait for it. While the held token is usable, nobody waits: once it is
-*due* (``ahead_s`` before expiry, or half-way through a short lifetime) one background
+*due* (``ahead_s`` before expiry, or half-way through a short lifetime, less a random jitter of
+up to ``jitter_fraction`` of the lifetime) one background
 refresh starts and callers keep the current token until the new one lands. A token is never
 handed out within ``margin_s`` of its expiry.
 
@@ -15,6 +16,7 @@ async credentials mirror each other.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -36,6 +38,10 @@ class RefreshTiming:
     margin_s: float = 30.0  # never hand out a token this close to expiry...
     margin_fraction: float = 0.1  # ...or, for a short token, this fraction of its life
     failure_backoff_s: float = 5.0  # after a failed background refresh, wait this long before the next
+    # Refresh up to this fraction of the token's life earlier still, at random: instances started
+    # together (a deploy, a scale-out) then spread their refreshes over minutes instead of all
+    # asking the identity services in the same second, cycle after cycle (bench/scale.py, docs/SCALE.md).
+    jitter_fraction: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,16 @@ class Window:
     usable_until: float
 
     @classmethod
-    def of(cls, fetched_at: float, expires_at: float, timing: RefreshTiming) -> Window:
+    def of(
+        cls, fetched_at: float, expires_at: float, timing: RefreshTiming, *, jitter: float | None = None
+    ) -> Window:
+        """``jitter`` in [0, 1) picks how much of ``timing.jitter_fraction`` to take off (default: at random)."""
         life = max(0.0, expires_at - fetched_at)
         ahead = min(timing.ahead_s, life * timing.ahead_fraction)
         margin = min(timing.margin_s, life * timing.margin_fraction)
-        return cls(fetched_at, expires_at, expires_at - ahead, expires_at - margin)
+        draw = random.random() if jitter is None else jitter  # noqa: S311 - spreading load, not a secret
+        refresh_at = max(fetched_at, expires_at - ahead - life * timing.jitter_fraction * draw)
+        return cls(fetched_at, expires_at, refresh_at, expires_at - margin)
 
     def usable(self, now: float) -> bool:
         return now < self.usable_until
