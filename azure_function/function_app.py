@@ -263,11 +263,10 @@ def _first_token(credentials: AzureFederatedCredentials) -> None:
     credentials.before_request(Request(), "GET", "https://bigquery.googleapis.com/", {})  # no request is sent
 
 
-# The instance's token exchange starts now, while the host is still starting, and
-# google.cloud.bigquery is imported meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
-_warm = WarmStart(
-    _federation_settings, _new_credentials, _first_token, imports=("google.cloud.bigquery",)
-).start()
+# The instance's token exchange starts now, while the host is still starting, and the BigQuery
+# client is built meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+_warm = WarmStart(_federation_settings, _new_credentials, _first_token, prepare=_built)
+_warm.start()  # once _warm is bound: _built() uses it
 
 
 def _response(reply: Reply, request_id: str) -> func.HttpResponse:

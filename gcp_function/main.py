@@ -201,16 +201,17 @@ def _new_credential(settings: GoogleToAzureSettings) -> GoogleFederatedCredentia
     return GoogleFederatedCredential(settings)
 
 
-# The instance's token exchange starts now, while the host is still starting, and
-# azure.storage.blob is imported meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+# The instance's token exchange starts now, while the host is still starting, and the blob client
+# is built meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
 # BlobServiceClient asks for this scope: azure-storage-blob, _shared/constants.py STORAGE_OAUTH_SCOPE.
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 _warm = WarmStart(
     _federation_settings,
     _new_credential,
     lambda credential: credential.get_token(STORAGE_SCOPE),
-    imports=("azure.storage.blob",),
-).start()
+    prepare=blob_service,
+)
+_warm.start()  # once _warm is bound: blob_service() uses it
 
 
 def _page_token(container: str, prefix: str, marker: str) -> str:

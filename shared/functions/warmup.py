@@ -3,9 +3,9 @@
 A new instance spends its first second importing SDKs; the token exchange is a few round trips
 of waiting on the network. :class:`WarmStart` overlaps the two: when the entrypoint module is
 imported it reads the settings, builds the credential and asks it for a token in one daemon
-thread, while a second thread imports the data SDK the first request needs. The first request
-then finds the credential built and the token held (or in flight: the holder's single flight
-makes it wait for that exchange instead of starting another).
+thread, while a second thread imports the data SDK and builds the client the first request needs.
+The first request then finds the client built and the token held (or in flight: the holder's
+single flight makes it wait for that exchange instead of starting another).
 
 Never fatal: whatever the background work raises is logged (redacted) and dropped, and the
 first request does the same work again in the caller, so a bad setting or a refused exchange is
@@ -24,10 +24,9 @@ expected to return to the Python interpreter" — so ``subprocess`` never waits 
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from shared.redaction import package_logger, redact
@@ -51,7 +50,8 @@ class WarmStart(Generic[S, C]):
     :param read_settings: reads and validates the settings (raises ``SettingsError``).
     :param build: builds the credential from the settings.
     :param first_token: asks the credential for its first token (the exchange).
-    :param imports: modules the first request will need, imported meanwhile in a second thread.
+    :param prepare: builds what else the first request needs (imports the data SDK, builds its
+        client), meanwhile in a second thread; it may call :meth:`credential`.
     """
 
     def __init__(
@@ -60,13 +60,13 @@ class WarmStart(Generic[S, C]):
         build: Callable[[S], C],
         first_token: Callable[[C], object],
         *,
-        imports: Iterable[str] = (),
+        prepare: Callable[[], object] | None = None,
         fork_wait_s: float = 60.0,
     ) -> None:
         self._read_settings = read_settings
         self._build = build
         self._first_token = first_token
-        self._imports = tuple(imports)
+        self._prepare = prepare
         self._fork_wait_s = fork_wait_s
         self._lock = threading.Lock()  # held while building only, never during the exchange
         self._built: tuple[S, C] | None = None
@@ -78,7 +78,7 @@ class WarmStart(Generic[S, C]):
             return self
         self._threads = [
             threading.Thread(target=self._exchange, name="warm-start-token", daemon=True),
-            threading.Thread(target=self._import, name="warm-start-imports", daemon=True),
+            threading.Thread(target=self._prepare_client, name="warm-start-client", daemon=True),
         ]
         os.register_at_fork(before=self.wait)
         for thread in self._threads:
@@ -106,12 +106,13 @@ class WarmStart(Generic[S, C]):
         except Exception as error:  # never fatal: the first request repeats this and reports it
             _log.info("warm start: the first token will be fetched on the first request (%s)", _why(error))
 
-    def _import(self) -> None:
-        for name in self._imports:
-            try:
-                importlib.import_module(name)
-            except Exception as error:  # the first request's own import reports it
-                _log.info("warm start: importing %s failed (%s)", name, _why(error))
+    def _prepare_client(self) -> None:
+        if self._prepare is None:
+            return
+        try:
+            self._prepare()
+        except Exception as error:  # never fatal: the first request repeats this and reports it
+            _log.info("warm start: the client will be built on the first request (%s)", _why(error))
 
 
 def _why(error: BaseException) -> str:
