@@ -93,6 +93,7 @@ def test_a_new_host_process_serves_its_first_request_with_the_token_from_its_war
 ) -> None:
     """functions-framework forks gunicorn's worker after importing the app: the worker must inherit
     the token (one exchange in all) and not hang on a lock the warm start held across the fork."""
+    hops: tuple[str, ...]
     if function == "cloud_function":
         env = process_env(lab, cloud_function_settings(lab), **FAST_FUNCTION_RETRIES)
         process, hops, path = FunctionProcess.cloud_function(env), GOOGLE_TO_AZURE_EXCHANGE, ""
