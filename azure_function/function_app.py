@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,11 +38,13 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, ok
-from shared.functions.logs import log_request, use_azure_functions_logging
+from shared.functions.entrypoint import PerInstance, respond
+from shared.functions.http import BadParameter, QueryParams, ok
+from shared.functions.logs import use_azure_functions_logging
 from shared.functions.warmup import WarmStart
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
     from google.cloud import bigquery
 
     from shared.azure_to_google import AzureFederatedCredentials
@@ -110,33 +110,20 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("azure_function")
 use_azure_functions_logging(log)
 
-_lock = threading.Lock()
-_instance: Instance | None = None
-
 
 @app.route(route="bigquery", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """The HTTP entrypoint: run the named query and return its rows as JSON."""
-    started = time.perf_counter()
-    request_id = context.invocation_id
-    try:
-        reply = ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS)))
-    except Exception as exc:  # every failure becomes the contract's JSON error
-        reply = error_reply(exc, request_id=request_id)
-        if reply.error_code == "internal":
-            log.exception(
-                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
-            )
-    log_request(
+    reply = respond(
         log,
+        lambda: ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS))),
         method=req.method,
         path=urlsplit(req.url).path,
-        status=reply.status,
-        latency_s=time.perf_counter() - started,
-        request_id=request_id,
-        error=reply.error,
+        request_id=context.invocation_id,
     )
-    return _response(reply, request_id)
+    return func.HttpResponse(
+        reply.json(), status_code=reply.status, headers=dict(reply.headers), mimetype="application/json"
+    )
 
 
 def run_named_query(params: QueryParams) -> dict[str, Any]:
@@ -156,7 +143,7 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
             bigquery.ScalarQueryParameter(p.name, p.type, values[p.name]) for p in query.parameters
         ]
     )
-    instance = _built()
+    instance = _instance.get()
     client = instance.client
     rows = client.query_and_wait(
         query.sql,
@@ -189,11 +176,13 @@ def _transient(error: BaseException) -> bool:
     from google.api_core import exceptions
     from google.auth.exceptions import TransportError
 
+    from shared.errors import RETRYABLE_STATUS
+
     if isinstance(error, requests.exceptions.SSLError):
         return "CERTIFICATE_VERIFY_FAILED" not in str(error)
     if isinstance(error, exceptions.GoogleAPICallError):
         reasons = {e.get("reason") for e in error.errors or [] if isinstance(e, dict)}
-        return error.code in (408, 429, 500, 502, 503, 504) or bool(reasons & _RETRYABLE_REASONS)
+        return error.code in RETRYABLE_STATUS or bool(reasons & _RETRYABLE_REASONS)
     return isinstance(
         error, requests.exceptions.ConnectionError | requests.exceptions.Timeout | TransportError
     )
@@ -212,20 +201,19 @@ class Instance:
     retry: Any  # google.api_core Retry
 
 
-def bigquery_client() -> bigquery.Client:
-    """The instance's BigQuery client, built on first use and shared by every invocation."""
-    return _built().client
+_instance: PerInstance[Instance] = PerInstance(lambda: _new_instance())
 
 
-def _built() -> Instance:
-    global _instance
-    with _lock:
-        if _instance is None:
-            _instance = _new_instance()
-        return _instance
+def bigquery_client(credentials: Credentials | None = None) -> bigquery.Client:
+    """The instance's BigQuery client, built on first use and shared by every invocation.
+
+    ``credentials`` (default: :func:`shared.google_credentials` from the settings) are used only if
+    this call builds it: a seam for the benchmarks' static token.
+    """
+    return _instance.get(lambda: _new_instance(credentials)).client
 
 
-def _new_instance() -> Instance:
+def _new_instance(credentials: Credentials | None = None) -> Instance:
     from google.cloud import bigquery
 
     from shared.functions.settings import FunctionAppSettings
@@ -233,7 +221,7 @@ def _new_instance() -> Instance:
     settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
         project=settings.project,
-        credentials=_warm.credential(settings.federation),
+        credentials=credentials or _warm.credential(settings.federation),
         location=settings.location,
         client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
@@ -265,12 +253,5 @@ def _first_token(credentials: AzureFederatedCredentials) -> None:
 
 # The instance's token exchange starts now, while the host is still starting, and the BigQuery
 # client is built meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
-_warm = WarmStart(_federation_settings, _new_credentials, _first_token, prepare=_built)
-_warm.start()  # once _warm is bound: _built() uses it
-
-
-def _response(reply: Reply, request_id: str) -> func.HttpResponse:
-    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
-    return func.HttpResponse(
-        reply.json(), status_code=reply.status, headers=headers, mimetype="application/json"
-    )
+_warm = WarmStart(_federation_settings, _new_credentials, _first_token, prepare=bigquery_client)
+_warm.start()  # once _warm is bound: bigquery_client() uses it

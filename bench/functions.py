@@ -20,7 +20,6 @@ from lab.core import processes
 from lab.hosting.functions import (
     FunctionProcess,
     cloud_function_settings,
-    free_port,
     function_app_settings,
     process_env,
 )
@@ -75,7 +74,7 @@ def _serve_and_load(
     name: str, mode: str, env: dict[str, str], path: str, key: str, seconds: float
 ) -> tuple[float, float]:
     """Requests per second, and the server's CPU milliseconds per request."""
-    port = free_port()
+    port = processes.free_port()
     server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bench.serve", name, mode, f"--port={port}"],
         cwd=ROOT,

@@ -13,13 +13,13 @@ from typing import Any, Generic, TypeVar
 
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
-from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 from google.auth.transport.requests import Request
 from msal import TokenCache
 
 from shared import errors
-from shared.azure_sources import is_microsoft_authority
+from shared.azure_credential import is_microsoft_authority
 from shared.google_id_tokens import GoogleIdTokenSupplier, id_token_supplier
+from shared.redaction import claims_text, shown_claims
 from shared.refresh import RefreshTiming
 from shared.retry import RetryingRequest, azure_retry_kwargs
 from shared.settings import GoogleToAzureSettings
@@ -68,6 +68,10 @@ class GoogleToAzureBase(Generic[Holder]):
         kwargs.update(overrides)
         return kwargs
 
+    def token_holder(self, *scopes: str, options: TokenRequestOptions | None = None) -> Holder:
+        """What holds the Entra token for ``scopes``: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder(scopes, options)
+
     def _holder(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> Holder:
         options = options or {}
         key: HolderKey = (scopes, options.get("tenant_id"), bool(options.get("enable_cae")))
@@ -87,10 +91,7 @@ class GoogleToAzureBase(Generic[Holder]):
         token = self.id_tokens.get_id_token(
             self.settings.id_token_audience, RetryingRequest(Request(), self.settings.retry)
         )
-        claims = google_jwt.decode(token, verify=False)
-        self.last_assertion_claims = {
-            k: claims[k] for k in ("iss", "sub", "aud", "exp", "email") if k in claims
-        }
+        self.last_assertion_claims = shown_claims(token)
         return token
 
     def _translate(self, exc: Exception) -> Exception:
@@ -98,23 +99,13 @@ class GoogleToAzureBase(Generic[Holder]):
         if isinstance(exc, errors.FederationError):
             return exc
         if isinstance(exc, ClientAuthenticationError):
-            response = exc.response
-            body = ""
-            if response is not None:
-                try:
-                    body = str(response.text())
-                except Exception:  # no readable body
-                    body = ""
-            status = response.status_code if response is not None else None
             claims = self.last_assertion_claims
-            return errors.entra_refusal(
-                body,
-                status=status,
-                fallback=str(exc.message or ""),
+            return errors.entra_refusal_of(
+                exc,
                 context={
                     "client_id": self.settings.client_id,
                     "tenant_id": self.settings.tenant_id,
-                    "assertion": ", ".join(f"{k}={claims[k]}" for k in ("iss", "sub", "aud") if k in claims),
+                    "assertion": claims_text(claims, ("iss", "sub", "aud")),
                 },
             )
         if isinstance(exc, AzureError):

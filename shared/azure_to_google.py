@@ -24,12 +24,12 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 from google.auth import credentials as google_credentials_base
 from google.auth import exceptions as google_exceptions
 from google.auth import identity_pool
-from google.auth import jwt as google_jwt  # claims for messages; already loaded by google-auth
 
-from shared import azure_sources, errors, tracing
-from shared.redaction import package_logger
+from shared import azure_credential as azure_credentials
+from shared import errors, tracing
+from shared.redaction import claims_text, package_logger, shown_claims
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
-from shared.retry import RETRYABLE_STATUS, RetryingRequest, hop_of
+from shared.retry import RetryingRequest, hop_of
 from shared.settings import AzureToGoogleSettings
 
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -76,8 +76,7 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 hop="azure.token",
                 fix="check the machine's clock.",
             )
-        claims = google_jwt.decode(token.token, verify=False)
-        self.last_claims = {k: claims[k] for k in ("iss", "sub", "aud", "tid", "oid", "exp") if k in claims}
+        self.last_claims = shown_claims(token.token)
         return str(token.token)
 
 
@@ -85,19 +84,17 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
     """Translate a managed identity / Entra refusal of the Azure token request."""
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
-    body = _response_text(response)
     text = str(exc.message or exc)
-    if "AADSTS" in body or "AADSTS" in text:
-        return errors.entra_refusal(
-            body,
-            status=status,
+    if "AADSTS" in errors.body_text(response) or "AADSTS" in text:
+        return errors.entra_refusal_of(
+            exc,
             context={"client_id": "AZURE_CLIENT_ID", "resource": scope.removesuffix("/.default")},
             fallback=text[text.index("AADSTS") :]
             if "AADSTS" in text
             else text,  # not azure-identity's prefix
             hop="azure.msi",
         )
-    if status is not None and status in RETRYABLE_STATUS:
+    if status is not None and status in errors.RETRYABLE_STATUS:
         return errors.UpstreamUnavailable(
             f"the managed identity endpoint answered {status}", hop="azure.msi", status=status
         )
@@ -111,15 +108,6 @@ def _azure_source_error(exc: ClientAuthenticationError, scope: str) -> errors.Fe
         ),
         status=status,
     )
-
-
-def _response_text(response: Any) -> str:
-    if response is None:
-        return ""
-    try:
-        return str(response.text())
-    except Exception:  # a response without a readable body
-        return ""
 
 
 class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProject):
@@ -150,6 +138,11 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
     def settings(self) -> AzureToGoogleSettings:
         """The validated settings these credentials were built from."""
         return self._settings
+
+    @property
+    def token_holder(self) -> TokenHolder[tuple[str, datetime.datetime]]:
+        """What holds the federated token: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder
 
     @property
     def service_account_email(self) -> str | None:
@@ -226,7 +219,7 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         return {
             "provider": self._settings.provider,
             "azure_audience": self._settings.azure_audience,
-            "subject_claims": ", ".join(f"{k}={claims[k]}" for k in ("tid", "oid", "sub") if k in claims),
+            "subject_claims": claims_text(claims, ("tid", "oid", "sub")),
             "service_account": self._settings.service_account or "",
             "principal": f"{self._settings.pool_principal_prefix}/subject/{subject}",
             "role": "roles/iam.workloadIdentityUser",
@@ -259,7 +252,7 @@ def google_credentials(
     """
     settings = settings or AzureToGoogleSettings.from_env()
     supplier = AzureSubjectTokenSupplier(
-        azure_credential or azure_sources.azure_credential(settings), settings.azure_audience
+        azure_credential or azure_credentials.azure_credential(settings), settings.azure_audience
     )
     impersonation_options = (
         {"token_lifetime_seconds": settings.service_account_token_lifetime_s}

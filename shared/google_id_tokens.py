@@ -122,11 +122,7 @@ class ImpersonatedIdTokens:
             source.apply(headers)  # not before_request: no side lookups from here
         body = json.dumps({"audience": audience, "includeEmail": True}).encode()
         response = request(self.url, method="POST", body=body, headers=headers)
-        payload = (
-            response.data.decode("utf-8", "replace")
-            if isinstance(response.data, bytes)
-            else str(response.data)
-        )
+        payload = errors.body_text(response)
         if response.status != 200:
             principal = getattr(source, "service_account_email", None) or "your ADC principal"
             raise errors.google_api_refusal(

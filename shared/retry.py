@@ -8,8 +8,8 @@ Two mechanisms, one policy (:class:`shared.settings.RetrySettings`):
   azure-identity builds from keyword arguments; :func:`azure_retry_kwargs` configures them
   with :class:`JitteredRetryPolicy` (azure-core's policy, whose backoff has no jitter).
 
-Retried: 408, 429, 500, 502, 503, 504, connection resets and timeouts. Never retried: any
-other 4xx, because the same request cannot succeed a second time.
+Retried: :data:`shared.errors.RETRYABLE_STATUS` (408, 429, 500, 502, 503, 504), connection resets and
+timeouts. Never retried: any other 4xx, because the same request cannot succeed a second time.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from google.auth import exceptions as google_exceptions
 from google.auth import transport
 
 from shared import tracing
+from shared.errors import RETRYABLE_STATUS
 from shared.redaction import package_logger
 from shared.settings import RetrySettings
 
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _log = package_logger("shared.retry")
 
 

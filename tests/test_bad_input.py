@@ -113,7 +113,7 @@ def test_any_page_token_is_used_or_refused_as_a_bad_parameter(token: str) -> Non
     from gcp_function import main  # the module's helpers only; no request is made
 
     try:
-        marker = main._marker(token, "reports", "")
+        marker = main.marker_of(token, "reports", "")
     except BadParameter as refusal:
         assert refusal.parameter == "page_token"
     else:

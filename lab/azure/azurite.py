@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
-
-from azure.core.credentials import AccessToken
 
 from lab.core import processes
 from lab.core.topology import StorageContainer
+from shared.azure_credential import StaticTokenCredential
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "devstoreaccount1"  # Azurite serves this account only
@@ -21,12 +18,6 @@ ACCOUNT = "devstoreaccount1"  # Azurite serves this account only
 
 class AzuriteNotInstalled(RuntimeError):
     """``npm ci`` has not been run: ``make`` does it."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def azurite_binary() -> Path:
@@ -60,7 +51,7 @@ class Azurite:
         return f"{self.url}/{ACCOUNT}"
 
     def start(self, timeout_s: float = 20.0) -> None:
-        self.port = _free_port()
+        self.port = processes.free_port()
         log = (self.workdir / "azurite.log").open("ab")
         command = [
             str(azurite_binary()),
@@ -82,19 +73,17 @@ class Azurite:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"Azurite exited with {self._process.returncode}; see {self.workdir / 'azurite.log'}"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s")
+        try:
+            processes.wait_for_port(self._process, self.port, timeout_s)
+        except processes.ProcessExited as exited:
+            raise RuntimeError(
+                f"Azurite exited with {exited.returncode}; see {self.workdir / 'azurite.log'}"
+            ) from None
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(
+                f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s"
+            ) from None
 
     def seed(self, containers: list[StorageContainer], storage_token: str, ca_file: Path) -> None:
         """Create the topology's containers and blobs, authenticated with a lab-minted storage token."""
@@ -102,7 +91,7 @@ class Azurite:
 
         client = BlobServiceClient(
             self.account_url,
-            credential=_StaticToken(storage_token),
+            credential=StaticTokenCredential(storage_token, int(time.time()) + 3000),
             connection_verify=str(ca_file),
             retry_total=2,
         )
@@ -124,13 +113,3 @@ class Azurite:
 
     def stop(self) -> None:
         processes.stop(self._process)
-
-
-class _StaticToken:
-    """A TokenCredential holding one token: only for seeding Azurite."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self._token, int(time.time()) + 3000)

@@ -8,20 +8,35 @@ Used by the demo, the benchmarks and anyone poking at ``python -m lab`` with cur
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from flask import Response, jsonify, request
 
 from lab.core import wire_errors as errors
+from lab.core.controls import Controls
 from lab.core.service import Service
-
-if TYPE_CHECKING:
-    from lab.core.runtime import Lab
 
 FAULT_FIELDS = ("latency_s", "script", "failure_rate", "failure_kinds", "down_for_s", "hang_s")
 
 
-def create(lab: Lab) -> Service:
+class Administered(Protocol):
+    """What the admin route needs of a running lab (:class:`lab.Lab` is one)."""
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def services(self) -> Mapping[str, Service]: ...
+
+    def env(self) -> dict[str, str]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def reset(self) -> None: ...
+
+
+def create(lab: Administered) -> Service:
     """An uninstrumented service (its own requests are not hops and never fail)."""
     service = Service(
         "lab.admin", lab.controls, lambda status, msg: errors.google_api(status, msg), instrumented=False

@@ -11,11 +11,9 @@ with any Python (the dev venv, or a deployable bundle's own venv).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -93,12 +91,6 @@ def impersonated_account(topology: Topology, principal_id: str) -> str:
     raise LookupError(f"no service account lets {principal_id} impersonate it")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class FunctionProcess:
     """One function, served on loopback by its host in a child process. A context manager."""
 
@@ -118,7 +110,7 @@ class FunctionProcess:
         cls, env: Mapping[str, str], *, source: Path = ROOT / "gcp_function", python: str = sys.executable
     ) -> FunctionProcess:
         """The Cloud Function under functions-framework, as Cloud Run's buildpack starts it."""
-        port = free_port()
+        port = processes.free_port()
         command = [
             python, "-m", "functions_framework", f"--target={CLOUD_FUNCTION_TARGET}",
             f"--source={source / 'main.py'}", "--host=127.0.0.1", f"--port={port}",
@@ -130,7 +122,7 @@ class FunctionProcess:
         cls, env: Mapping[str, str], *, app_dir: Path = ROOT / "azure_function", python: str = sys.executable
     ) -> FunctionProcess:
         """The Function App under the local host (``func start`` where Core Tools are installed)."""
-        port = free_port()
+        port = processes.free_port()
         command = [python, str(HOST_SCRIPT), str(app_dir), "--host=127.0.0.1", f"--port={port}"]
         return cls(command, env, cwd=app_dir, port=port, path=FUNCTION_APP_ROUTE)
 
@@ -148,17 +140,19 @@ class FunctionProcess:
 
     def wait_ready(self, timeout_s: float = 30.0) -> FunctionProcess:
         """Block until the port accepts connections; raise with the output if the process died."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self._process is not None, "start() first"
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.command[:3]} exited {self._process.returncode}:\n{self.output}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError(f"{self.url} not ready after {timeout_s}s:\n{self.output}")
+        assert self._process is not None, "start() first"
+        try:
+            processes.wait_for_port(self._process, self.port, timeout_s)
+        except processes.ProcessExited as exited:
+            raise RuntimeError(f"{self.command[:3]} exited {exited.returncode}:\n{self.output}") from None
+        except TimeoutError:
+            raise TimeoutError(f"{self.url} not ready after {timeout_s}s:\n{self.output}") from None
+        return self
+
+    @property
+    def running(self) -> bool:
+        """Whether the function's process is running (started and not exited)."""
+        return self._process is not None and self._process.poll() is None
 
     @property
     def output(self) -> str:

@@ -4,6 +4,6 @@
 :mod:`shared.doctor.cli` is the ``federation`` command (also ``python -m shared``).
 """
 
-from shared.doctor.checks import AZURE_TO_GOOGLE, GOOGLE_TO_AZURE, STORAGE_SCOPE, Verdict, claims_of, run
+from shared.doctor.checks import AZURE_TO_GOOGLE, GOOGLE_TO_AZURE, STORAGE_SCOPE, Verdict, run
 
-__all__ = ["AZURE_TO_GOOGLE", "GOOGLE_TO_AZURE", "STORAGE_SCOPE", "Verdict", "claims_of", "run"]
+__all__ = ["AZURE_TO_GOOGLE", "GOOGLE_TO_AZURE", "STORAGE_SCOPE", "Verdict", "run"]

@@ -2,7 +2,7 @@
 
 Each direction is a short list of steps run in order; the first that fails stops the run,
 since every later hop needs what it would have produced. A step's error is classified exactly
-as the functions classify it (:func:`shared.functions.http.error_reply`), so doctor names the same hop,
+as the functions classify it (:func:`shared.functions.http.describe`), so doctor names the same hop,
 upstream code and fix a caller of the function would get. Claims are shown, tokens never.
 """
 
@@ -15,16 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.auth import jwt as google_jwt
-
-from shared.functions.http import error_reply
-from shared.redaction import redact
+from shared.functions.http import describe
+from shared.redaction import redact, shown_claims
 
 AZURE_TO_GOOGLE = "azure-to-google"
 GOOGLE_TO_AZURE = "google-to-azure"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 GOOGLE_ISSUER = "https://accounts.google.com"
-CLAIMS = ("iss", "sub", "aud", "exp", "tid", "oid", "email")
 
 
 @dataclass
@@ -83,20 +80,20 @@ def run(
         except Mismatch as mismatch:
             verdicts.append(Verdict(mismatch.hop, False, mismatch.detail, mismatch.fix, ms=_ms(started)))
             break
-        except Exception as exc:  # every failure becomes a verdict, classified as the functions do
-            error = dict(error_reply(exc, request_id="doctor").body["error"])
-            detail = str(error["message"])
-            if error["code"] == "internal":  # doctor is run by the operator: say what it was
+        except Exception as exc:  # every failure becomes a verdict, described as the functions describe it
+            failure = describe(exc)
+            detail = failure.message
+            if failure.code == "internal":  # doctor is run by the operator: say what it was
                 detail = f"{type(exc).__name__}: {redact(str(exc))}"
-            if error.get("settings"):
-                detail += f" (settings: {', '.join(error['settings'])})"
+            if failure.settings:
+                detail += f" (settings: {', '.join(failure.settings)})"
             verdicts.append(
                 Verdict(
-                    str(error.get("hop") or hop),
+                    failure.hop or hop,
                     False,
                     detail,
-                    str(error.get("fix") or ""),
-                    error.get("upstream_code"),
+                    failure.fix or "",
+                    failure.upstream_code or None,
                     ms=_ms(started),
                 )
             )
@@ -107,12 +104,6 @@ def run(
 
 def _ms(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    """The claims that matter, read without verification (the token itself is not kept)."""
-    decoded = google_jwt.decode(token, verify=False)
-    return {name: decoded[name] for name in CLAIMS if name in decoded}
 
 
 # -- Azure -> Google --------------------------------------------------------------------------
@@ -128,13 +119,15 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         return f"provider {value.provider}; audience {value.azure_audience}; service account {account}", {}
 
     def azure_token(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        from shared.azure_sources import azure_credential
+        from shared.azure_credential import StaticTokenCredential, azure_credential
         from shared.azure_to_google import AzureSubjectTokenSupplier
 
         value = state["settings"]
         supplier = AzureSubjectTokenSupplier(azure_credential(value), value.azure_audience)
-        state["azure_token"] = token = supplier.get_subject_token(None, None)
-        claims = claims_of(token)
+        token = supplier.get_subject_token(None, None)
+        claims = shown_claims(token)
+        # The token doctor fetched, handed to the exchange steps (no second request).
+        state["azure_credential"] = StaticTokenCredential(token, int(claims.get("exp", time.time() + 300)))
         acceptable = {value.azure_audience, value.azure_audience.removeprefix("api://")}
         if claims.get("aud") not in acceptable:
             raise Mismatch(
@@ -171,7 +164,7 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         value = (
             state["settings"] if impersonate else dataclasses.replace(state["settings"], service_account=None)
         )
-        credentials = google_credentials(value, azure_credential=_StaticAzureToken(state["azure_token"]))
+        credentials = google_credentials(value, azure_credential=state["azure_credential"])
         credentials.refresh(Request())
         state["google_credentials"] = credentials
         expires = credentials.expiry.isoformat() if credentials.expiry else "?"
@@ -204,18 +197,6 @@ def _azure_to_google(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
     return steps
 
 
-class _StaticAzureToken:
-    """The Azure token doctor already fetched, handed to the exchange (no second request)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        from azure.core.credentials import AccessToken
-
-        return AccessToken(self._token, int(claims_of(self._token).get("exp", time.time() + 300)))
-
-
 # -- Google -> Azure --------------------------------------------------------------------------
 
 
@@ -241,7 +222,7 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         token = id_token_supplier(value).get_id_token(
             value.id_token_audience, RetryingRequest(Request(), value.retry)
         )
-        claims = claims_of(token)
+        claims = shown_claims(token)
         if claims.get("iss") != GOOGLE_ISSUER or claims.get("aud") != value.id_token_audience:
             raise Mismatch(
                 "gcp.id_token",
@@ -269,7 +250,7 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         credential = GoogleFederatedCredential(state["settings"])
         state["credential"] = credential
         token = credential.get_token(STORAGE_SCOPE)
-        claims = claims_of(token.token)
+        claims = shown_claims(token.token)
         return f"an Entra token for {STORAGE_SCOPE} as the app's service principal", claims
 
     def blobs(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:

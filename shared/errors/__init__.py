@@ -11,6 +11,7 @@ STS and the Google APIs.
 """
 
 from shared.errors.base import (
+    RETRYABLE_STATUS,
     EntraRefusal,
     FederationError,
     GoogleIdTokenError,
@@ -20,13 +21,17 @@ from shared.errors.base import (
     StsRefusal,
     UpstreamRefusal,
     UpstreamUnavailable,
+    body_text,
+    is_unavailable,
     json_body,
 )
-from shared.errors.entra import AADSTS, entra_refusal
-from shared.errors.google import google_api_refusal, sts_refusal
+from shared.errors.entra import AADSTS, entra_refusal, entra_refusal_of
+from shared.errors.google import STS_FIXES, google_api_refusal, sts_refusal
 
 __all__ = [
     "AADSTS",
+    "RETRYABLE_STATUS",
+    "STS_FIXES",
     "EntraRefusal",
     "FederationError",
     "GoogleIdTokenError",
@@ -36,8 +41,11 @@ __all__ = [
     "StsRefusal",
     "UpstreamRefusal",
     "UpstreamUnavailable",
+    "body_text",
     "entra_refusal",
+    "entra_refusal_of",
     "google_api_refusal",
+    "is_unavailable",
     "json_body",
     "sts_refusal",
 ]

@@ -18,6 +18,18 @@ from google.auth.exceptions import RefreshError
 
 from shared.redaction import redact
 
+# The statuses every hop and data call retries (shared.retry, both functions' data calls): the service,
+# not the request, failed, so the same request may succeed later.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def is_unavailable(status: int | None) -> bool:
+    """Whether a final ``status`` means the service was unavailable (408, 429, any 5xx), not a refusal.
+
+    Broader than :data:`RETRYABLE_STATUS`: a 501 is not retried, but it is still the service's failure.
+    """
+    return status is not None and (status >= 500 or status in (408, 429))
+
 
 class FederationError(RefreshError, ClientAuthenticationError):
     """A federation step failed. Catchable as ``RefreshError`` and as ``ClientAuthenticationError``.
@@ -130,3 +142,19 @@ def json_body(body: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def body_text(response: Any) -> str:
+    """The body of an upstream response as text ("" if there is none or it cannot be read).
+
+    ``response`` is azure-core's ``HttpResponse`` (``text()``) or google-auth's transport response (``data``).
+    """
+    if response is None:
+        return ""
+    try:
+        if callable(getattr(response, "text", None)):
+            return str(response.text())
+        data = response.data
+    except Exception:  # a response without a readable body
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data)

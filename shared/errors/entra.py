@@ -7,7 +7,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors.base import EntraRefusal, FederationError, UpstreamUnavailable, json_body
+from azure.core.exceptions import ClientAuthenticationError
+
+from shared.errors.base import (
+    EntraRefusal,
+    FederationError,
+    UpstreamUnavailable,
+    body_text,
+    is_unavailable,
+    json_body,
+)
 
 
 @dataclass(frozen=True)
@@ -116,7 +125,7 @@ def entra_refusal(
     code = int(codes[0]) if codes else None
     correlation = data.get("correlation_id") or _first(_CORRELATION.findall(description))
     short = description.split(" Trace ID:")[0]
-    if status is not None and (status >= 500 or status in (408, 429)):
+    if is_unavailable(status):
         return UpstreamUnavailable(
             short or "Entra ID is unavailable", hop=hop, code=_aadsts(code), status=status
         )
@@ -138,6 +147,28 @@ def entra_refusal(
         code=_aadsts(code),
         status=status,
         correlation_id=correlation,
+    )
+
+
+def entra_refusal_of(
+    exc: ClientAuthenticationError,
+    *,
+    context: Mapping[str, str],
+    fallback: str | None = None,
+    hop: str = "entra.token",
+) -> FederationError:
+    """:func:`entra_refusal` of what azure-identity raised: its response's status and body.
+
+    ``fallback`` (default: the exception's message) stands in when the body carries no description.
+    """
+    response = exc.response
+    status = getattr(response, "status_code", None) if response is not None else None
+    return entra_refusal(
+        body_text(response),
+        status=status,
+        context=context,
+        fallback=str(exc.message or "") if fallback is None else fallback,
+        hop=hop,
     )
 
 

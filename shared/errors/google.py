@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from shared.errors.base import FederationError, IamRefusal, StsRefusal, UpstreamUnavailable, json_body
+from shared.errors.base import (
+    FederationError,
+    IamRefusal,
+    StsRefusal,
+    UpstreamUnavailable,
+    is_unavailable,
+    json_body,
+)
+
+# What to change, by what STS's error and description say (lowercased; the first pattern found wins).
+# ``{provider}``, ``{azure_audience}`` and ``{claims}`` are filled from the request's context.
+STS_FIXES: tuple[tuple[str, str], ...] = (
+    (
+        r"audience.*id token|id token.*audience",
+        "request the Azure token for one of the provider's allowed audiences: set AZURE_TOKEN_AUDIENCE "
+        "(now {azure_audience}) or add it to the provider's allowed_audiences.",
+    ),
+    (
+        r"audience|invalid_target",
+        "GCP_WORKLOAD_IDENTITY_PROVIDER must name an existing, enabled provider as "
+        "projects/<PROJECT_NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER> "
+        "(the project number, not the ID); now {provider}.",
+    ),
+    (
+        r"issuer",
+        "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
+        "https://sts.windows.net/<tenant-id>/, v2 tokens https://login.microsoftonline.com/<tenant-id>/v2.0 "
+        "(the app registration's accessTokenAcceptedVersion decides).",
+    ),
+    (
+        r"attribute condition",
+        "the provider's attribute_condition must admit this identity ({claims}): add its tenant/object ID.",
+    ),
+    (
+        r"expired|future|stale",
+        "the Azure token was expired or future-dated: check the clock; a fresh token is fetched per exchange.",
+    ),
+    (
+        r"signature|parse",
+        "the subject token must be an Entra-issued access token (check the Azure credential source).",
+    ),
+    (
+        r"mapping|google\.subject",
+        "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes).",
+    ),
+)
+_STS_DEFAULT_FIX = "check the workload identity provider {provider} and its attribute mapping and condition."
 
 
 def sts_refusal(
@@ -18,46 +65,21 @@ def sts_refusal(
     data = json_body(body)
     error = str(data.get("error") or "sts_error")
     description = str(data.get("error_description") or data.get("error") or body or "")
-    if status is not None and (status >= 500 or status in (408, 429)):
+    if is_unavailable(status):
         return UpstreamUnavailable(
             description or "Google STS is unavailable", hop="gcp.sts", code=error, status=status
         )
-    lower = description.lower()
-    provider = context.get("provider", "the workload identity provider")
-    claims = context.get("subject_claims", "")
-    if "audience" in lower and "id token" in lower:
-        fix = (
-            f"request the Azure token for one of the provider's allowed audiences: set AZURE_TOKEN_AUDIENCE "
-            f"(now {context.get('azure_audience', '?')}) or add it to the provider's allowed_audiences."
-        )
-    elif "audience" in lower or error == "invalid_target":
-        fix = (
-            f"GCP_WORKLOAD_IDENTITY_PROVIDER must name an existing, enabled provider as "
-            f"projects/<PROJECT_NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER> "
-            f"(the project number, not the ID); now {provider}."
-        )
-    elif "issuer" in lower:
-        fix = (
-            "the provider's issuer_uri must match the Azure token's version: v1 tokens (the default) have "
-            "https://sts.windows.net/<tenant-id>/, v2 tokens https://login.microsoftonline.com/<tenant-id>/v2.0 "
-            "(the app registration's accessTokenAcceptedVersion decides)."
-        )
-    elif "attribute condition" in lower:
-        fix = f"the provider's attribute_condition must admit this identity ({claims}): add its tenant/object ID."
-    elif "expired" in lower or "future" in lower or "stale" in lower:
-        fix = "the Azure token was expired or future-dated: check the clock; a fresh token is fetched per exchange."
-    elif "signature" in lower or "parse" in lower:
-        fix = "the subject token must be an Entra-issued access token (check the Azure credential source)."
-    elif "mapping" in lower or "google.subject" in lower:
-        fix = (
-            "fix the provider's attribute_mapping (google.subject must map to a value of at most 127 bytes)."
-        )
-    else:
-        fix = f"check the workload identity provider {provider} and its attribute mapping and condition."
+    values = {
+        "provider": context.get("provider", "the workload identity provider"),
+        "azure_audience": context.get("azure_audience", "?"),
+        "claims": context.get("subject_claims", ""),
+    }
+    said = f"{error} {description}".lower()
+    fix = next((fix for words, fix in STS_FIXES if re.search(words, said, re.DOTALL)), _STS_DEFAULT_FIX)
     return StsRefusal(
         f"Google STS refused the token exchange: {description}",
         hop="gcp.sts",
-        fix=fix,
+        fix=fix.format_map(values),
         code=error,
         status=status,
     )
@@ -77,7 +99,7 @@ def google_api_refusal(
     error: dict[str, Any] = data["error"] if isinstance(data.get("error"), dict) else {}
     message = str(error.get("message") or data.get("error_description") or body or f"HTTP {status}")
     code = str(error.get("status") or status or "")
-    if status is not None and (status >= 500 or status in (408, 429)):
+    if is_unavailable(status):
         return UpstreamUnavailable(message, hop=hop, code=code, status=status)
     account = context.get("service_account", "the service account")
     if status == 403:

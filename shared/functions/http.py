@@ -29,7 +29,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
-from shared.errors import FederationError, SettingsError, UpstreamUnavailable
+from shared.errors import FederationError, SettingsError, UpstreamUnavailable, is_unavailable
 from shared.redaction import redact
 
 DEFAULT_RETRY_AFTER_S = 5
@@ -157,93 +157,126 @@ def ok(body: Mapping[str, Any]) -> Reply:
 
 
 def method_not_allowed(method: str, allowed: Sequence[str], *, request_id: str) -> Reply:
+    message = f"{_shown(method)} is not served; use {', '.join(allowed)}"
     return Reply(
-        405,
-        _error(
-            405, "method_not_allowed", f"{_shown(method)} is not served; use {', '.join(allowed)}", request_id
-        ),
-        {"Allow": ", ".join(allowed)},
+        405, _error(_failure(405, "method_not_allowed", message), request_id), {"Allow": ", ".join(allowed)}
     )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, by the contract in the module docstring: the status a caller gets, the error code,
+    a message, and where known the hop, the upstream's code, the fix and the settings to change.
+
+    Every text is redacted. :func:`error_reply` turns it into a reply; doctor shows it as a verdict.
+    """
+
+    status: int
+    code: str
+    message: str
+    parameter: str | None = None
+    settings: tuple[str, ...] = ()
+    hop: str | None = None
+    upstream_code: str | None = None
+    fix: str | None = None
+    correlation_id: str | None = None
+    retry_after_s: int | None = None  # for 503: when to try again
+
+    def fields(self) -> dict[str, Any]:
+        """The body's ``error`` fields beyond status, code and message (the empty ones left out)."""
+        extra = {
+            "parameter": self.parameter,
+            "settings": list(self.settings),
+            "hop": self.hop,
+            "upstream_code": self.upstream_code,
+            "fix": self.fix,
+            "correlation_id": self.correlation_id,
+            "retry_after_s": self.retry_after_s,
+        }
+        return {key: value for key, value in extra.items() if value}
+
+
+def describe(error: BaseException) -> Failure:
+    """What anything an entrypoint (or doctor's step) raised means for its caller."""
+    if isinstance(error, BadParameter):
+        return _failure(400, "invalid_parameter", str(error), parameter=error.parameter)
+    if isinstance(error, SettingsError):
+        settings = tuple(sorted({name for name, _ in error.problems}))
+        return _failure(500, "misconfigured", error.detail, settings=settings, fix=error.fix)
+    if isinstance(error, UpstreamUnavailable):
+        return _unavailable(error.detail, hop=error.hop, retry_after_s=error.retry_after_s)
+    if isinstance(error, FederationError):
+        return _failure(
+            403,
+            "federation_refused",
+            error.detail,
+            hop=error.hop,
+            upstream_code=error.code,
+            fix=error.fix,
+            correlation_id=error.correlation_id,
+        )
+    if isinstance(error, HttpResponseError):
+        return _azure_data_plane(error)
+    if isinstance(error, ServiceRequestError | ServiceResponseError):
+        return _unavailable(f"Azure endpoint unreachable: {type(error).__name__}", hop="azure")
+    google = _google_api_error(error)
+    if google is not None:
+        return _google_data_plane(google)
+    if _is_connection_error(error):
+        return _unavailable(f"endpoint unreachable: {type(error).__name__}", hop="google")
+    return _failure(500, "internal", "unexpected error; see the function's logs for this request_id")
 
 
 def error_reply(error: BaseException, *, request_id: str) -> Reply:
     """The reply for anything an entrypoint raised, by the contract in the module docstring."""
-    if isinstance(error, BadParameter):
-        body = _error(400, "invalid_parameter", str(error), request_id, parameter=error.parameter)
-        return Reply(400, body)
-    if isinstance(error, SettingsError):
-        settings = sorted({name for name, _ in error.problems})
-        return Reply(
-            500, _error(500, "misconfigured", error.detail, request_id, settings=settings, fix=error.fix)
-        )
-    if isinstance(error, UpstreamUnavailable):
-        return _unavailable(error.detail, request_id, hop=error.hop, retry_after_s=error.retry_after_s)
-    if isinstance(error, FederationError):
-        extra = {
-            "hop": error.hop,
-            "upstream_code": error.code,
-            "fix": error.fix,
-            "correlation_id": error.correlation_id,
-        }
-        return Reply(403, _error(403, "federation_refused", error.detail, request_id, **extra))
-    if isinstance(error, HttpResponseError):
-        return _azure_data_plane(error, request_id)
-    if isinstance(error, ServiceRequestError | ServiceResponseError):
-        return _unavailable(f"Azure endpoint unreachable: {type(error).__name__}", request_id, hop="azure")
-    google = _google_api_error(error)
-    if google is not None:
-        return _google_data_plane(google, request_id)
-    if _is_connection_error(error):
-        return _unavailable(f"endpoint unreachable: {type(error).__name__}", request_id, hop="google")
-    return Reply(
-        500,
-        _error(500, "internal", "unexpected error; see the function's logs for this request_id", request_id),
-    )
+    failure = describe(error)
+    headers = {"Retry-After": str(failure.retry_after_s)} if failure.retry_after_s else {}
+    return Reply(failure.status, _error(failure, request_id), headers)
 
 
 # -- data planes ------------------------------------------------------------------------------
 
 
-def _azure_data_plane(error: HttpResponseError, request_id: str) -> Reply:
+def _azure_data_plane(error: HttpResponseError) -> Failure:
     status = int(error.status_code or 0)
     code = str(getattr(error, "error_code", None) or error.reason or status)
     message = (error.message or "").splitlines()[0] if error.message else f"HTTP {status}"
-    if status in (408, 429) or status >= 500:
+    if is_unavailable(status):
         response: Any = error.response
         retry_after = response.headers.get("Retry-After") if response is not None else None
-        return _unavailable(message, request_id, hop="azure.data", retry_after_s=_seconds(retry_after))
-    return _refusal(status, code, message, request_id, hop="azure.data")
+        return _unavailable(message, hop="azure.data", retry_after_s=_seconds(retry_after))
+    return _refusal(status, code, message, hop="azure.data")
 
 
-def _google_data_plane(error: Any, request_id: str) -> Reply:
+def _google_data_plane(error: Any) -> Failure:
     status = int(getattr(error, "code", 0) or 0)
     reasons = [e.get("reason") for e in getattr(error, "errors", []) or [] if isinstance(e, dict)]
     code = str(reasons[0] if reasons and reasons[0] else getattr(error, "reason", None) or status)
     message = str(getattr(error, "message", "") or error)
-    if status in (408, 429) or status >= 500 or status == 0:
-        return _unavailable(message, request_id, hop="google.data")
-    return _refusal(status, code, message, request_id, hop="google.data")
+    if status == 0 or is_unavailable(status):
+        return _unavailable(message, hop="google.data")
+    return _refusal(status, code, message, hop="google.data")
 
 
-def _refusal(status: int, code: str, message: str, request_id: str, *, hop: str) -> Reply:
+def _refusal(status: int, code: str, message: str, *, hop: str) -> Failure:
     fix = DATA_PLANE_FIXES.get(code)
     if status in (401, 403, 404):
-        return Reply(
-            status,
-            _error(status, _STATUS_CODES[status], message, request_id, hop=hop, upstream_code=code, fix=fix),
-        )
-    return Reply(
-        502, _error(502, "upstream_error", message, request_id, hop=hop, upstream_code=code, fix=fix)
-    )
+        return _failure(status, _STATUS_CODES[status], message, hop=hop, upstream_code=code, fix=fix)
+    return _failure(502, "upstream_error", message, hop=hop, upstream_code=code, fix=fix)
 
 
 _STATUS_CODES = {401: "upstream_unauthenticated", 403: "upstream_forbidden", 404: "not_found"}
 
 
-def _unavailable(message: str, request_id: str, *, hop: str, retry_after_s: float | None = None) -> Reply:
+def _unavailable(message: str, *, hop: str, retry_after_s: float | None = None) -> Failure:
     seconds = max(1, math.ceil(retry_after_s)) if retry_after_s else DEFAULT_RETRY_AFTER_S
-    body = _error(503, "unavailable", message, request_id, hop=hop, retry_after_s=seconds)
-    return Reply(503, body, {"Retry-After": str(seconds)})
+    return _failure(503, "unavailable", message, hop=hop, retry_after_s=seconds)
+
+
+def _failure(status: int, code: str, message: str, **extra: Any) -> Failure:
+    """A :class:`Failure` with every text redacted."""
+    cleaned: dict[str, Any] = {k: redact(v) if isinstance(v, str) else v for k, v in extra.items()}
+    return Failure(status, code, redact(message), **cleaned)
 
 
 def _google_api_error(error: BaseException) -> BaseException | None:
@@ -269,11 +302,9 @@ def _is_connection_error(error: BaseException) -> bool:
     return isinstance(error, connection_errors)
 
 
-def _error(status: int, code: str, message: str, request_id: str, **extra: Any) -> dict[str, Any]:
-    error: dict[str, Any] = {"status": status, "code": code, "message": redact(message)}
-    error.update(
-        {key: redact(value) if isinstance(value, str) else value for key, value in extra.items() if value}
-    )
+def _error(failure: Failure, request_id: str) -> dict[str, Any]:
+    error: dict[str, Any] = {"status": failure.status, "code": failure.code, "message": failure.message}
+    error.update(failure.fields())
     error["request_id"] = request_id
     return {"error": error}
 

@@ -1,9 +1,10 @@
-"""The azure-identity credential that supplies the Azure token for Azure -> Google.
+"""Builds the Azure credential that supplies the Azure token for Azure -> Google.
 
 One place decides which azure-identity credential a setting means, with the retry policy
 and the authority host applied: managed identity (Functions / App Service, VM IMDS,
 user-assigned by client ID), workload identity (AKS), client secret, or
-``DefaultAzureCredential`` for local development.
+``DefaultAzureCredential`` for local development. :class:`StaticTokenCredential` serves a
+token already in hand.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AccessToken, TokenCredential
 
 from shared.retry import azure_retry_kwargs
 from shared.settings import AUTHORITY_HOSTS, AzureToGoogleSettings
@@ -60,3 +61,18 @@ def azure_credential(settings: AzureToGoogleSettings) -> TokenCredential:
         exclude_interactive_browser_credential=True,
         **({"disable_instance_discovery": True} if "disable_instance_discovery" in common else {}),
     )
+
+
+class StaticTokenCredential:
+    """An azure-core ``TokenCredential`` that hands out one token it was given, for any scope.
+
+    Nothing is fetched: for a token already in hand (doctor's Azure token, handed on to the
+    exchange; the benchmarks' static mode; seeding Azurite). ``expires_on``: Unix seconds.
+    """
+
+    def __init__(self, token: str, expires_on: int) -> None:
+        self._token = token
+        self._expires_on = expires_on
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, self._expires_on)
