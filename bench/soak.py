@@ -32,6 +32,14 @@ import requests
 from bench import procstat
 
 REFRESH_HOPS = ("entra.token", "gcp.sts.token")
+SOAK = "9. Long life"
+EXPLANATIONS = {
+    SOAK: "Token lifetimes shortened to 2 s in the lab, 8 clients per direction built as the functions build "
+    "them (BlobServiceClient + GoogleFederatedCredential; BigQuery + google_credentials), 8 threads making the "
+    "functions' data calls through them until Entra and STS have answered 2,000 token requests after a warm-up "
+    "of 300, in a process of its own: the requests that failed, and the process's resident set (VmRSS), "
+    "threads, descriptors and sockets at rest (background refreshes joined) before and after.",
+}
 
 
 def _admin(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -58,7 +66,7 @@ def _clients(holders: int) -> tuple[list[Callable[[], object]], list[Any]]:
     from google.cloud import bigquery
 
     from shared import GoogleFederatedCredential, google_credentials
-    from shared.azure_sources import azure_credential
+    from shared.azure_credential import azure_credential
     from shared.azure_to_google import scope_for
     from shared.functions.settings import CloudFunctionSettings, FunctionAppSettings
 
@@ -161,6 +169,28 @@ def run(cycles: int, holders: int, threads: int, lifetime_s: int, warmup_cycles:
         "end": after,
         "rss_growth_mb": round(after["rss_mb"] - before["rss_mb"], 2),
     }
+
+
+def records(result: dict[str, Any]) -> list[Any]:
+    """The soak's figures as benchmark records."""
+    from bench.report import Record
+
+    start, end = result["start"], result["end"]
+    figures = [
+        ("soak_refresh_cycles", result["refresh_cycles"], "refreshes"),
+        ("soak_requests", result["requests"], "requests"),
+        ("soak_failures", result["failures"], "requests"),
+        ("soak_seconds", result["seconds"], "s"),
+        ("soak_rss_start_mb", start["rss_mb"], "MiB"),
+        ("soak_rss_growth_mb", result["rss_growth_mb"], "MiB"),
+        ("soak_threads_start", start["threads"], ""),
+        ("soak_thread_growth", end["threads"] - start["threads"], ""),
+        ("soak_descriptors_start", start["descriptors"], ""),
+        ("soak_descriptor_growth", end["descriptors"] - start["descriptors"], ""),
+        ("soak_sockets_start", start["sockets"], ""),
+        ("soak_socket_growth", end["sockets"] - start["sockets"], ""),
+    ]
+    return [Record(SOAK, "both", "this project", metric, value, unit) for metric, value, unit in figures]
 
 
 def spawn(
