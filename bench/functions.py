@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import requests
@@ -83,8 +84,12 @@ def _serve_and_load(
     )
     try:
         assert server.stdout is not None
-        if server.stdout.readline().strip() != "ready":
+        for line in server.stdout:  # the function's own log lines may come first
+            if line.strip() == "ready":
+                break
+        else:
             raise RuntimeError(f"bench.serve {name} {mode} did not start")
+        threading.Thread(target=server.stdout.read, daemon=True).start()  # keep its pipe from filling
         url = f"http://127.0.0.1:{port}{path}"
         headers = {"x-functions-key": key}
         for _ in range(3):  # warm: the token, the client, the connection pools
