@@ -34,7 +34,7 @@ EXPLANATIONS = {
     "share of the function's own work.",
     IMPORTS: "What importing each entrypoint costs at instance start, the SDK imports the same job needs "
     "anyway (functions host, data SDK, azure-identity, google-auth), and what this project adds to those: in ms "
-    "and as a ratio to the SDK imports (`python -X importtime`, the fastest of 9 fresh interpreters each).",
+    "and as a ratio to the SDK imports (`python -X importtime`, the fastest of 5 fresh interpreters each).",
 }
 FUNCTIONS = {
     "cloud_function": (GCP_TO_AZURE, "/?max_results=10"),
@@ -155,5 +155,5 @@ def import_overhead(*, runs: int) -> list[Record]:
 def all_function_benchmarks(lab: Lab, *, quick: bool) -> list[Record]:
     return [
         *throughput(lab, seconds=2 if quick else 5, rounds=1 if quick else 2),
-        *import_overhead(runs=3 if quick else 9),
+        *import_overhead(runs=3 if quick else 5),
     ]

@@ -1,6 +1,6 @@
 """Refresh jitter (``shared.refresh``): instances started together must not refresh together.
 
-A refresh is due ``min(ahead_s, life × ahead_fraction)`` before expiry, less a random share of
+A refresh is due ``min(ahead_s, life * ahead_fraction)`` before expiry, less a random share of
 ``jitter_fraction`` of the life; bench/scale.py runs that rule for many holders (docs/SCALE.md).
 """
 
