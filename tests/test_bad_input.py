@@ -23,8 +23,8 @@ from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
 from shared.functions.http import BadParameter, QueryParams
 from shared.redaction import redact
-from tests import entrypoints
-from tests.entrypoints import CloudFunctionClient, FunctionApp, apply_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import CloudFunctionClient, FunctionApp, apply_settings
 
 pytestmark = pytest.mark.misconfig
 ALLOWED = {200, 400, 401, 403, 404, 503}

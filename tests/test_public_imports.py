@@ -43,7 +43,7 @@ def test_documented_import_paths() -> None:
         "GoogleFederatedCredential"
     }
     assert RetrySettings().attempts >= 1
-    assert AzureToGoogleSettings.from_env and GoogleToAzureSettings.from_env
+    assert callable(AzureToGoogleSettings.from_env) and callable(GoogleToAzureSettings.from_env)
 
 
 def test_the_federation_script_and_python_m_shared() -> None:

@@ -25,7 +25,7 @@ from shared.azure_to_google import AzureFederatedCredentials, google_credentials
 from shared.google_id_tokens import MetadataIdTokens
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.refresh import RefreshTiming
-from tests.federation import (
+from tests.support.federation import (
     AZURE_TO_GOOGLE_HOPS,
     STORAGE_SCOPE,
     azure_to_google_settings,
@@ -123,7 +123,8 @@ class GatedAzureCredential(Gate):
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         self.pass_or_wait()
-        return self.inner.get_token(*scopes, **kwargs)
+        token: AccessToken = self.inner.get_token(*scopes, **kwargs)
+        return token
 
 
 def test_refresh_runs_in_the_background_while_the_held_token_serves(lab: Lab) -> None:

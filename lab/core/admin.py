@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.service import Service
 
@@ -39,7 +39,7 @@ class Administered(Protocol):
 def create(lab: Administered) -> Service:
     """An uninstrumented service (its own requests are not hops and never fail)."""
     service = Service(
-        "lab.admin", lab.controls, lambda status, msg: errors.google_api(status, msg), instrumented=False
+        "lab.admin", lab.controls, lambda status, msg: wire_errors.google_api(status, msg), instrumented=False
     )
 
     def body() -> dict[str, Any]:
@@ -75,14 +75,16 @@ def create(lab: Administered) -> Service:
         data = body()
         hop = data.get("hop")
         if not isinstance(hop, str) or not hop:
-            return errors.google_api(400, "'hop' is required: a hop name or prefix such as 'gcp.sts' or '*'.")
+            return wire_errors.google_api(
+                400, "'hop' is required: a hop name or prefix such as 'gcp.sts' or '*'."
+            )
         options = {k: data[k] for k in FAULT_FIELDS if k in data}
         if "failure_kinds" in options:
             options["failure_kinds"] = tuple(options["failure_kinds"])
         try:
             lab.controls.set_fault(hop, **options)
         except (TypeError, ValueError) as exc:
-            return errors.google_api(400, str(exc))
+            return wire_errors.google_api(400, str(exc))
         return jsonify({"hop": hop, **data})
 
     @service.route("/clock", "clock", methods=["POST"])
@@ -90,7 +92,7 @@ def create(lab: Administered) -> Service:
         try:
             lab.controls.clock_skew_s = float(body().get("skew_s", 0))
         except (TypeError, ValueError):
-            return errors.google_api(400, "'skew_s' must be a number of seconds.")
+            return wire_errors.google_api(400, "'skew_s' must be a number of seconds.")
         return jsonify({"skew_s": lab.controls.clock_skew_s})
 
     @service.route("/tokens", "tokens", methods=["POST"])
@@ -100,7 +102,7 @@ def create(lab: Administered) -> Service:
         except (TypeError, ValueError):
             lifetime = 0
         if lifetime < 1:
-            return errors.google_api(400, "'lifetime_s' must be a positive whole number of seconds.")
+            return wire_errors.google_api(400, "'lifetime_s' must be a positive whole number of seconds.")
         lab.controls.token_lifetime_s = lifetime
         return jsonify({"lifetime_s": lifetime})
 

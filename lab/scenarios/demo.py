@@ -17,7 +17,7 @@ from typing import Any
 import requests
 
 from lab.core.runtime import Lab
-from lab.core.trace import HopRecord
+from lab.core.trace import ServedHop
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from lab.scenarios.misconfigurations import MISCONFIGURATIONS
 
@@ -128,7 +128,7 @@ def call(
     return body
 
 
-def hop_line(record: HopRecord) -> str:
+def hop_line(record: ServedHop) -> str:
     claims = dict(record.claims)
     if "exp" in claims:
         claims["exp"] = f"+{int(claims['exp'] - time.time())}s"

@@ -131,7 +131,9 @@ def log_request(
         **({"error": dict(error)} if error else {}),
         **(extra or {}),
     }
-    logger.log(level, "%s %s -> %d", method, path, status, extra={"json_fields": fields}, stacklevel=stacklevel)
+    logger.log(
+        level, "%s %s -> %d", method, path, status, extra={"json_fields": fields}, stacklevel=stacklevel
+    )
 
 
 def _redacted(fields: Mapping[str, Any]) -> dict[str, Any]:
