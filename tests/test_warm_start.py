@@ -15,9 +15,9 @@ import requests
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from tests import entrypoints
-from tests.conftest import FAST_FUNCTION_RETRIES
-from tests.entrypoints import apply_settings, wait_for_warm_start
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings, wait_for_warm_start
+from tests.support.retries import FAST_FUNCTION_RETRIES
 
 pytestmark = pytest.mark.singleflight
 
