@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from bench import imports
+from bench import imports, load
 from bench.lab_process import LabProcess as Lab
 from bench.report import Record
 from bench.subjects import AZURE_TO_GCP, GCP_TO_AZURE, THIS_PROJECT
@@ -95,25 +94,8 @@ def _serve_and_load(
         for _ in range(3):  # warm: the token, the client, the connection pools
             requests.get(url, headers=headers, timeout=30).raise_for_status()
         cpu_before = _cpu_seconds(server.pid)
-        load = subprocess.run(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "bench.load",
-                url,
-                f"--seconds={seconds}",
-                "--concurrency=8",
-                f"--header=x-functions-key: {key}",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        result = load.spawn(url, key, f"--seconds={seconds}")
         cpu_used = _cpu_seconds(server.pid) - cpu_before
-        result = json.loads(load.stdout)
-        if result["errors"]:
-            raise RuntimeError(f"{name} {mode}: {result['errors']} errors under load")
         return float(result["rps"]), cpu_used * 1000 / max(1, result["requests"])
     finally:
         processes.stop(server)

@@ -7,16 +7,13 @@ Starts alternate between the two subjects, so drift on a shared machine meets bo
 
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import requests
 
-from bench import procstat
+from bench import load, procstat
 from bench.lab_process import LabProcess as Lab
 from bench.profiles import CLOUD_NAME, PROFILES
 from bench.report import Record, median
@@ -132,7 +129,7 @@ def memory(lab: Lab, *, requests_after: int) -> list[Record]:
                 requests.get(url, headers={"x-functions-key": key}, timeout=30).raise_for_status()
                 pid = _pid(function)
                 after_first = procstat.memory_mb(pid)
-                _load(url, key, requests_after)
+                load.spawn(url, key, f"--requests={requests_after}")
                 figures[subject] = (after_first, procstat.memory_mb(pid))
             records += [
                 Record(MEMORY, direction, subject, "memory_first_mb", round(figures[subject][0], 1), "MiB"),
@@ -154,26 +151,6 @@ def _pid(function: FunctionProcess) -> int:
     process = function._process
     assert process is not None
     return process.pid
-
-
-def _load(url: str, key: str, count: int) -> None:
-    result = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "bench.load",
-            url,
-            f"--requests={count}",
-            "--concurrency=8",
-            f"--header=x-functions-key: {key}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    if json.loads(result.stdout)["errors"]:
-        raise RuntimeError(f"{url}: errors under load: {result.stdout}")
 
 
 def all_instance_benchmarks(lab: Lab, *, quick: bool) -> list[Record]:

@@ -58,6 +58,33 @@ def run(
     }
 
 
+def spawn(url: str, key: str, *options: str) -> dict[str, float]:
+    """Run ``python -m bench.load URL --concurrency=8 *options`` with the function key in a process of
+    its own; its result. Raises if any request failed."""
+    import subprocess
+    from pathlib import Path
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable,
+            "-m",
+            "bench.load",
+            url,
+            "--concurrency=8",
+            f"--header=x-functions-key: {key}",
+            *options,
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    if result["errors"]:
+        raise RuntimeError(f"{url}: {result['errors']:g} errors under load")
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
