@@ -3,7 +3,9 @@
 A new instance spends its first second importing SDKs; the token exchange is a few round trips
 of waiting on the network. :class:`WarmStart` overlaps the two: when the entrypoint module is
 imported it reads the settings, builds the credential and asks it for a token in one daemon
-thread, while a second thread imports the data SDK and builds the client the first request needs.
+thread, while a second thread imports the data SDK and builds the client the first request needs
+(it starts once the first thread's imports are done: imports hold the GIL, so two threads importing
+at once finish together and the exchange would start only after both).
 The first request then finds the client built and the token held (or in flight: the holder's
 single flight makes it wait for that exchange instead of starting another).
 
@@ -71,6 +73,9 @@ class WarmStart(Generic[S, C]):
         self._lock = threading.Lock()  # held while building only, never during the exchange
         self._built: tuple[S, C] | None = None
         self._threads: list[threading.Thread] = []
+        # The client is prepared once the exchange is on the wire: imports hold the GIL, so two
+        # threads importing at once would finish together and the exchange would start last.
+        self._exchange_started = threading.Event()
 
     def start(self) -> WarmStart[S, C]:
         """Start the background work (unless ``FEDERATION_WARM_START=0``). Returns ``self``."""
@@ -102,13 +107,18 @@ class WarmStart(Generic[S, C]):
 
     def _exchange(self) -> None:
         try:
-            self._first_token(self.credential(self._read_settings()))
+            credential = self.credential(self._read_settings())
+            self._exchange_started.set()  # its imports are done: the client's may start now
+            self._first_token(credential)
         except Exception as error:  # never fatal: the first request repeats this and reports it
             _log.info("warm start: the first token will be fetched on the first request (%s)", _why(error))
+        finally:
+            self._exchange_started.set()
 
     def _prepare_client(self) -> None:
         if self._prepare is None:
             return
+        self._exchange_started.wait(self._fork_wait_s)
         try:
             self._prepare()
         except Exception as error:  # never fatal: the first request repeats this and reports it
