@@ -41,10 +41,14 @@ import azure.functions as func
 from shared.functions.entrypoint import PerInstance, respond
 from shared.functions.http import BadParameter, QueryParams, ok
 from shared.functions.logs import use_azure_functions_logging
+from shared.functions.warmup import WarmStart
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
     from google.cloud import bigquery
+
+    from shared.azure_to_google import AzureFederatedCredentials
+    from shared.settings import AzureToGoogleSettings
 
 # The 50 states and DC, as usa_names spells them.
 STATES = frozenset(
@@ -226,13 +230,12 @@ def bigquery_client(credentials: Credentials | None = None) -> bigquery.Client:
 def _new_instance(credentials: Credentials | None = None) -> Instance:
     from google.cloud import bigquery
 
-    from shared.azure_to_google import google_credentials
     from shared.functions.settings import FunctionAppSettings
 
     settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
         project=settings.project,
-        credentials=credentials or google_credentials(settings.federation),
+        credentials=credentials or _warm.credential(settings.federation),
         location=settings.location,
         client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
@@ -242,3 +245,27 @@ def _new_instance(credentials: Credentials | None = None) -> Instance:
     timeout_s = settings.timeout_s
     retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
     return Instance(client, timeout_s, min(settings.federation.retry.attempt_timeout_s, timeout_s), retry)
+
+
+def _federation_settings() -> AzureToGoogleSettings:
+    from shared.functions.settings import FunctionAppSettings
+
+    return FunctionAppSettings.from_env().federation
+
+
+def _new_credentials(settings: AzureToGoogleSettings) -> AzureFederatedCredentials:
+    from shared.azure_to_google import google_credentials
+
+    return google_credentials(settings)
+
+
+def _first_token(credentials: AzureFederatedCredentials) -> None:
+    from google.auth.transport.requests import Request
+
+    credentials.before_request(Request(), "GET", "https://bigquery.googleapis.com/", {})  # no request is sent
+
+
+# The instance's token exchange starts now, while the host is still starting, and the BigQuery
+# client is built meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+_warm = WarmStart(_federation_settings, _new_credentials, _first_token, prepare=bigquery_client)
+_warm.start()  # once _warm is bound: bigquery_client() uses it

@@ -20,7 +20,7 @@ from lab.core.topology import Topology
 class LabProcess:
     """``python -m lab --json`` as a child; offers what the benchmarks use of :class:`lab.core.runtime.Lab`."""
 
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float = 0.0) -> None:
         self.latency_ms = latency_ms
         self.topology: Topology = topology.load(topology.DEFAULT_TOPOLOGY)
         self._process: subprocess.Popen[str] | None = None
@@ -74,6 +74,12 @@ class LabProcess:
 
     def set_token_lifetime(self, seconds: int) -> None:
         self._admin("POST", "/tokens", {"lifetime_s": seconds})
+
+    def set_latency(self, profile: dict[str, float]) -> None:
+        """Replace the added latencies with ``profile`` (hop prefix -> seconds; see bench.profiles)."""
+        self._admin("DELETE", "/faults")
+        for hop, seconds in profile.items():
+            self._admin("POST", "/faults", {"hop": hop, "latency_s": seconds})
 
     def _admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = requests.request(method, self._env["LAB_ADMIN_URL"] + path, json=body, timeout=10)

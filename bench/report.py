@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from bench.profiles import CLOUD, CLOUD_SOURCES, FLAT
+
 
 @dataclass(frozen=True)
 class Record:
@@ -54,7 +56,7 @@ class Target:
 
 
 def _compare(value: float, operator: str, bound: float) -> bool:
-    return {"==": value == bound, "<=": value <= bound, "<": value < bound}[operator]
+    return {"==": value == bound, "<=": value <= bound, "<": value < bound, ">=": value >= bound}[operator]
 
 
 TARGETS = (
@@ -64,8 +66,38 @@ TARGETS = (
     Target("warm_token_us_median", "<= 5", also_below_official=True),
     Target("rollover_p99_ratio", "<= 1.2"),
     Target("throughput_overhead_pct", "<= 5"),
-    Target("import_overhead_ms", "<= 30"),
+    Target("import_overhead_ratio", "<= 0.1"),
+    Target("first_200_vs_twin (cloud-like)", "<= 0.8"),
+    Target("memory_vs_twin_mb", "<= 5"),
+    Target("soak_refresh_cycles", ">= 2000"),
+    Target("soak_failures", "== 0"),
+    Target("soak_thread_growth", "== 0"),
+    Target("soak_descriptor_growth", "== 0"),
+    Target("soak_socket_growth", "== 0"),
+    Target("soak_rss_growth_mb", "<= 2"),
 )
+
+
+# What a missed target means: shown under the targets table when that target is missed.
+WHEN_MISSED = {
+    "first_200_vs_twin (cloud-like)": "the warm start overlaps the token exchange's round trips (about 130 ms "
+    "Google -> Azure, 280 ms Azure -> Google under the cloud-like profile) with the SDK imports, and that is "
+    "all it can buy: timed phase by phase, the Function App's warm start ends about 470 ms after its module "
+    "loads (the federation's own imports, ~150 ms, before the exchange can start, then the exchange, slowed "
+    "by the client thread's imports competing for the GIL), and the first query still pays its first TLS "
+    "connection to BigQuery (~100 ms over the lab's 300 ms), as the twin does. The gain is real but the same "
+    "CPU work is only moved between threads of one interpreter. Under heavier load the figure is met (0.77 and "
+    "0.74 in this day's first full run), at lower load not. What would close it: fewer imports before the "
+    "first exchange can go out (it needs azure-identity's and google-auth's clients; a lighter first-exchange "
+    "path), and a data connection opened during the warm start once the lab keeps connections alive (issue 16).",
+    "rollover_p99_ratio": "a p99 over 1.5 s windows with 8 threads on a shared machine: 1.11, 1.36 and 1.22 in "
+    "this day's three full runs (0.98 before). The refresh now starts up to 10 % of the token's life earlier "
+    "(jitter; 1.2 s of this benchmark's 12 s tokens) and still never blocks a caller; not investigated "
+    "further: rerun on a quiet machine.",
+    "throughput_overhead_pct": "requests per second of two runs on a shared machine: the figure moves by more "
+    "than the target under load (it has come out negative); the CPU per request beside it is the steadier "
+    "measure of what the federation costs.",
+}
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -80,17 +112,28 @@ def median(values: Sequence[float]) -> float:
 
 
 def write(
-    records: Sequence[Record], out: Path, *, latency_ms: float, explanations: dict[str, str], seconds: float
+    records: Sequence[Record],
+    out: Path,
+    *,
+    latency_ms: float,
+    explanations: dict[str, str],
+    seconds: float,
+    load: tuple[str, str] = ("?", "?"),
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps([asdict(r) for r in records], indent=1) + "\n")
     (out / "BENCHMARKS.md").write_text(
-        markdown(records, latency_ms=latency_ms, explanations=explanations, seconds=seconds)
+        markdown(records, latency_ms=latency_ms, explanations=explanations, seconds=seconds, load=load)
     )
 
 
 def markdown(
-    records: Sequence[Record], *, latency_ms: float, explanations: dict[str, str], seconds: float
+    records: Sequence[Record],
+    *,
+    latency_ms: float,
+    explanations: dict[str, str],
+    seconds: float,
+    load: tuple[str, str] = ("?", "?"),
 ) -> str:
     versions = ", ".join(
         f"{name} {metadata.version(name)}"
@@ -106,24 +149,41 @@ def markdown(
     lines = [
         "# Benchmarks: this project against the official libraries",
         "",
-        "Written by `make bench` (`python -m bench`), which runs everything against the offline lab with",
-        f"**{latency_ms:g} ms of added latency on every hop**, so round trips show. One run, one machine:",
+        "Written by `make bench` (`python -m bench`) against the offline lab. Sections 1-5 add",
+        f"**{latency_ms:g} ms of latency on every hop**, so round trips show; section 7 runs under two profiles,",
+        "a **cloud-like** one (per hop, below) and the flat one; sections 8-9 add none. One run, one machine:",
         "absolute times on shared machines are noise; compare ratios and counts within a table.",
         "",
         f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; the run took {seconds:.0f} s",
         f"- Machine: {platform.machine()}, {_cpus()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}",
+        f"- Load average (1, 5, 15 min) at the start: {load[0]}; at the end: {load[1]} — the machine is shared with",
+        "  other work, so every figure here carries that noise; medians and interleaved runs are used against it",
         f"- Versions: {versions}",
+        "- Connections: the lab answers every request with `Connection: close` (its keep-alive work is a separate",
+        "  issue, not merged when these figures were taken), so every request here opens a new connection, as",
+        "  every first request of a new instance does in the clouds anyway",
         "",
         "Subjects: **this project** (`shared/`); **google-auth** (`identity_pool.Credentials` with a subject-token",
         "supplier backed by azure-identity, as google-auth's docs show); **azure-identity** (`ClientAssertionCredential`",
         "whose callback fetches a metadata-server ID token, as Microsoft's docs show); **naive** (a new official",
-        "credential, so a full exchange, per request).",
+        "credential, so a full exchange, per request); **plain-SDK twin** (`bench/twins/`: each function rewritten",
+        "with those official credentials and nothing else, same entrypoint, same data call, same host).",
+        "",
+        "## Latency profiles",
+        "",
+        "| hop | cloud-like | flat | why |",
+        "| --- | ---: | ---: | --- |",
+        *(
+            f"| `{hop}` | {seconds_ * 1000:g} ms | {FLAT['*'] * 1000:g} ms | {CLOUD_SOURCES[hop]} |"
+            for hop, seconds_ in CLOUD.items()
+        ),
         "",
         "## Targets",
         "",
         "| metric | target | this project | met |",
         "| --- | --- | --- | --- |",
     ]
+    missed = []
     for target in TARGETS:
         ok, shown = target.met(records)
         scope = f" ({target.direction})" if target.direction else ""
@@ -131,6 +191,11 @@ def markdown(
         lines.append(
             f"| `{target.metric}`{scope} | {target.rule}{extra} | {shown} | {'yes' if ok else '**no**'} |"
         )
+        if not ok and target.metric in WHEN_MISSED and target.metric not in missed:
+            missed.append(target.metric)
+    if missed:
+        lines += ["", "Missed, why, and what would close it:", ""]
+        lines += [f"- `{metric}`: {WHEN_MISSED[metric]}" for metric in missed]
     for benchmark in dict.fromkeys(r.benchmark for r in records):
         lines += ["", f"## {benchmark}", "", explanations.get(benchmark, ""), ""]
         rows = [r for r in records if r.benchmark == benchmark]

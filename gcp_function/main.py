@@ -38,12 +38,15 @@ from shared.errors import SettingsError
 from shared.functions.entrypoint import PerInstance, respond
 from shared.functions.http import BadParameter, QueryParams, Reply, method_not_allowed, ok
 from shared.functions.logs import trace_fields, use_cloud_logging
+from shared.functions.warmup import WarmStart
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
     from azure.storage.blob import BlobServiceClient
 
     from shared.functions.settings import CloudFunctionSettings
+    from shared.google_to_azure import GoogleFederatedCredential
+    from shared.settings import GoogleToAzureSettings
 
 # Azure's container naming rules: 3-63 of [a-z0-9-], starting and ending with a letter or
 # digit, no two hyphens in a row; or one of the special containers.
@@ -146,13 +149,12 @@ def _new_instance(credential: TokenCredential | None = None) -> Instance:
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from shared.functions.settings import CloudFunctionSettings
-    from shared.google_to_azure import GoogleFederatedCredential
 
     settings = CloudFunctionSettings.from_env()
     retry = settings.federation.retry  # the federation's retry settings serve the data call too
     service = BlobServiceClient(
         settings.account_url,
-        credential=credential or GoogleFederatedCredential(settings.federation),
+        credential=credential or _warm.credential(settings.federation),
         # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
         retry_policy=LinearRetry(
             backoff=retry.initial_backoff_s,  # type: ignore[arg-type]  # seconds; floats work
@@ -167,6 +169,31 @@ def _new_instance(credential: TokenCredential | None = None) -> Instance:
         read_timeout=retry.attempt_timeout_s,
     )
     return Instance(settings, service)
+
+
+def _federation_settings() -> GoogleToAzureSettings:
+    from shared.functions.settings import CloudFunctionSettings
+
+    return CloudFunctionSettings.from_env().federation
+
+
+def _new_credential(settings: GoogleToAzureSettings) -> GoogleFederatedCredential:
+    from shared.google_to_azure import GoogleFederatedCredential
+
+    return GoogleFederatedCredential(settings)
+
+
+# The instance's token exchange starts now, while the host is still starting, and the blob client
+# is built meanwhile (shared.functions.warmup; FEDERATION_WARM_START=0 stops it).
+# BlobServiceClient asks for this scope: azure-storage-blob, _shared/constants.py STORAGE_OAUTH_SCOPE.
+STORAGE_SCOPE = "https://storage.azure.com/.default"
+_warm = WarmStart(
+    _federation_settings,
+    _new_credential,
+    lambda credential: credential.get_token(STORAGE_SCOPE),
+    prepare=blob_service,
+)
+_warm.start()  # once _warm is bound: blob_service() uses it
 
 
 def page_token_of(container: str, prefix: str, marker: str) -> str:

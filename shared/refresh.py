@@ -2,8 +2,10 @@
 
 One :class:`TokenHolder` (threads) or :class:`AsyncTokenHolder` (one event loop) holds one
 token. At cold start or after expiry, however many callers arrive at once, exactly one fetch
-runs and the others wait for it. While the held token is usable, nobody waits: once it is
-*due* (``ahead_s`` before expiry, or half-way through a short lifetime) one background
+runs and the others wait for it — and share its failure, if it fails, rather than each starting
+another after it (so no caller waits through two deadlines). While the held token is usable, nobody waits: once it is
+*due* (``ahead_s`` before expiry, or half-way through a short lifetime, less a random jitter of
+up to ``jitter_fraction`` of the lifetime) one background
 refresh starts and callers keep the current token until the new one lands. A token is never
 handed out within ``margin_s`` of its expiry.
 
@@ -15,6 +17,7 @@ async credentials mirror each other.
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -36,6 +39,10 @@ class RefreshTiming:
     margin_s: float = 30.0  # never hand out a token this close to expiry...
     margin_fraction: float = 0.1  # ...or, for a short token, this fraction of its life
     failure_backoff_s: float = 5.0  # after a failed background refresh, wait this long before the next
+    # Refresh up to this fraction of the token's life earlier still, at random: instances started
+    # together (a deploy, a scale-out) then spread their refreshes over minutes instead of all
+    # asking the identity services in the same second, cycle after cycle (bench/scale.py, docs/SCALE.md).
+    jitter_fraction: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,16 @@ class Window:
     usable_until: float
 
     @classmethod
-    def of(cls, fetched_at: float, expires_at: float, timing: RefreshTiming) -> Window:
+    def of(
+        cls, fetched_at: float, expires_at: float, timing: RefreshTiming, *, jitter: float | None = None
+    ) -> Window:
+        """``jitter`` in [0, 1) picks how much of ``timing.jitter_fraction`` to take off (default: at random)."""
         life = max(0.0, expires_at - fetched_at)
         ahead = min(timing.ahead_s, life * timing.ahead_fraction)
         margin = min(timing.margin_s, life * timing.margin_fraction)
-        return cls(fetched_at, expires_at, expires_at - ahead, expires_at - margin)
+        draw = random.random() if jitter is None else jitter  # noqa: S311 - spreading load, not a secret
+        refresh_at = max(fetched_at, expires_at - ahead - life * timing.jitter_fraction * draw)
+        return cls(fetched_at, expires_at, refresh_at, expires_at - margin)
 
     def usable(self, now: float) -> bool:
         return now < self.usable_until
@@ -81,6 +93,8 @@ class _HolderState(Generic[T]):
         self._held: Held[T] | None = None
         self._generation = 0
         self._next_background_at = 0.0
+        self._fetches = 0  # fetches finished, either way
+        self._last_error: Exception | None = None  # of the last fetch, if it failed
 
     @property
     def held(self) -> Held[T] | None:
@@ -89,6 +103,21 @@ class _HolderState(Generic[T]):
     def _usable(self, now: float) -> Held[T] | None:
         held = self._held
         return held if held is not None and held.window.usable(now) else None
+
+    def _failed(self, error: Exception) -> None:
+        """A fetch (run under the lock) failed: the callers waiting for it share the failure."""
+        self._fetches += 1
+        self._last_error = error
+
+    def _succeeded(self, fetched: Fetched[T]) -> T:
+        self._fetches += 1
+        self._last_error = None
+        return self._store(fetched, time.time())
+
+    def _shared_failure(self, fetches_seen: int) -> Exception | None:
+        """The failure of a fetch that finished while this caller waited for the lock: single flight
+        shares it instead of starting another (a caller never waits for two deadlines)."""
+        return self._last_error if self._fetches != fetches_seen else None
 
     def _store(self, fetched: Fetched[T], fetched_at: float) -> T:
         value, expires_at = fetched
@@ -123,11 +152,23 @@ class TokenHolder(_HolderState[T]):
             if self._should_start_background(held, now):
                 self._start_background(fetch)
             return held.value
+        fetches_seen = self._fetches
         with self._lock:
             held = self._usable(time.time())
             if held is not None:
                 return held.value
-            return self._store(fetch(), time.time())
+            failure = self._shared_failure(fetches_seen)
+            if failure is not None:
+                raise failure
+            return self._fetched(fetch)
+
+    def _fetched(self, fetch: Callable[[], Fetched[T]]) -> T:
+        try:
+            fetched = fetch()
+        except Exception as error:
+            self._failed(error)
+            raise
+        return self._succeeded(fetched)
 
     def refresh(self, fetch: Callable[[], Fetched[T]]) -> T:
         """Fetch now, unless another caller fetched while this one waited for the lock."""
@@ -154,7 +195,7 @@ class TokenHolder(_HolderState[T]):
                 held = self._held
                 if held is not None and not held.window.due(time.time()):
                     return  # a blocking fetch already replaced it
-                self._store(fetch(), time.time())
+                self._fetched(fetch)
         except Exception as error:  # the held token stays in use; the next due caller retries
             self._background_failed(error)
 
@@ -189,11 +230,20 @@ class AsyncTokenHolder(_HolderState[T]):
                 self._next_background_at = now + self.timing.failure_backoff_s
                 self._background = asyncio.get_running_loop().create_task(self._run_background(fetch))
             return held.value
+        fetches_seen = self._fetches
         async with self._the_lock():
             held = self._usable(time.time())
             if held is not None:
                 return held.value
-            return self._store(await fetch(), time.time())
+            failure = self._shared_failure(fetches_seen)
+            if failure is not None:
+                raise failure
+            try:
+                fetched = await fetch()
+            except Exception as error:
+                self._failed(error)
+                raise
+            return self._succeeded(fetched)
 
     async def refresh(self, fetch: Callable[[], Awaitable[Fetched[T]]]) -> T:
         """Fetch now, unless another caller fetched while this one waited for the lock."""

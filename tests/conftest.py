@@ -30,6 +30,10 @@ _lab: Lab | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Entrypoints loaded in this process start without a warm start, so a test sees exactly the
+    # hops its own requests cause; tests/test_warm_start.py turns it on (and function processes
+    # started by the e2e tests have it on: their environment is built afresh by process_env).
+    os.environ.setdefault("FEDERATION_WARM_START", "0")
     # pytest-socket (``--allow-hosts`` in pyproject.toml) refuses non-loopback connections
     # during tests; name resolution is refused here for the whole run.
     socket.getaddrinfo = loopback_only_getaddrinfo

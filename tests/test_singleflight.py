@@ -7,7 +7,9 @@ barrier releases them together.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +34,7 @@ from tests.support.federation import (
     google_to_azure_settings,
     hop_counts,
 )
+from tests.support.retries import FAST_RETRY
 
 pytestmark = pytest.mark.singleflight
 
@@ -253,3 +256,56 @@ def test_async_background_refresh_never_blocks_the_loop(lab: Lab) -> None:
     first, during, after = asyncio.run(scenario())
 
     assert during == {first} and after != first
+
+
+@pytest.mark.parametrize("direction", ["google_to_azure", "azure_to_google"])
+def test_callers_waiting_for_a_failing_exchange_share_its_failure_instead_of_each_retrying(
+    lab: Lab, direction: str
+) -> None:
+    """One exchange for all, failures included: 64 callers behind an exchange that is refused get
+    that refusal, and the refusing hop is asked once (before, each waiter started its own exchange
+    after the first failed, so the last waited through 64 of them)."""
+    refusing_hop = "entra.token" if direction == "google_to_azure" else "gcp.sts.token"
+    lab.controls.set_fault(refusing_hop.rsplit(".", 1)[0], latency_s=0.3)
+    lab.controls.set_fault(refusing_hop, script=["429"] * 500)  # every attempt throttled
+    once = dataclasses.replace(FAST_RETRY, attempts=1)
+    call: Callable[[], Any]
+    if direction == "google_to_azure":
+        credential = GoogleFederatedCredential(google_to_azure_settings(retry=once))
+        call = lambda: credential.get_token(STORAGE_SCOPE)  # noqa: E731
+    else:
+        credentials = google_credentials(azure_to_google_settings(lab, retry=once))
+        call = lambda: google_token(credentials)  # noqa: E731
+
+    def outcome() -> str:
+        try:
+            call()
+        except Exception as error:
+            return type(error).__name__
+        return "token"
+
+    outcomes = all_at_once(outcome)
+
+    assert "token" not in outcomes
+    assert len(set(outcomes)) == 1, outcomes
+    assert lab.counts()[refusing_hop] == 1
+
+
+def test_coroutines_waiting_for_a_failing_exchange_share_its_failure(lab: Lab) -> None:
+    lab.controls.set_fault("entra", latency_s=0.3)
+    lab.controls.set_fault("entra.token", script=["429"] * 500)
+    settings = google_to_azure_settings(retry=dataclasses.replace(FAST_RETRY, attempts=1))
+
+    async def scenario() -> list[Any]:
+        async with aio.GoogleFederatedCredential(
+            settings, connection_verify=os.environ["LAB_CA_FILE"]
+        ) as credential:
+            return await asyncio.gather(
+                *(credential.get_token(STORAGE_SCOPE) for _ in range(16)), return_exceptions=True
+            )
+
+    results = asyncio.run(scenario())
+
+    assert all(isinstance(result, Exception) for result in results)
+    assert len({type(result).__name__ for result in results}) == 1
+    assert lab.counts()["entra.token"] == 1

@@ -36,7 +36,11 @@ def main() -> int:
         )
         key = secrets.token_urlsafe(24)
         blob_lister = FunctionProcess.cloud_function(process_env(lab, cloud_function_settings(lab)))
-        misconfigured = FunctionProcess.cloud_function(process_env(lab, cloud_function_settings(lab)))
+        # Started with the others, before part 3 makes its mistake: without the warm start it first asks
+        # Entra when the request comes, as an instance started after the mistake would.
+        misconfigured = FunctionProcess.cloud_function(
+            process_env(lab, cloud_function_settings(lab), FEDERATION_WARM_START="0")
+        )
         bigquery_app = FunctionProcess.function_app(
             process_env(lab, function_app_settings(lab), LOCAL_FUNCTION_KEY=key)
         )

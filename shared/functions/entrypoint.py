@@ -67,6 +67,11 @@ class PerInstance(Generic[T]):
         self._lock = threading.Lock()
         self._value: T | None = None
 
+    @property
+    def built(self) -> T | None:
+        """The value if it was built already (without building it)."""
+        return self._value
+
     def get(self, build: Callable[[], T] | None = None) -> T:
         """The value, built on first use by ``build`` (default: the builder given at construction)."""
         with self._lock:

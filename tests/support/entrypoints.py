@@ -9,6 +9,7 @@ import dataclasses
 import importlib.util
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,6 +45,14 @@ def make_mistake(lab: Lab, monkeypatch: pytest.MonkeyPatch, case: Misconfigurati
     healthy = cloud_function_settings(lab) if case.function == CLOUD_FUNCTION else function_app_settings(lab)
     apply_settings(monkeypatch, {**healthy, **extra, **case.settings(lab)})
     case.break_topology(lab)  # after reading the healthy settings: they are derived from the topology
+
+
+def wait_for_warm_start(timeout_s: float = 30.0) -> None:
+    """Wait for any warm start (shared.functions.warmup) still running in this process."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("warm-start-"):
+            thread.join(timeout_s)
+            assert not thread.is_alive(), f"{thread.name} still running after {timeout_s} s"
 
 
 def assert_no_token(lab: Lab, *texts: str) -> None:
