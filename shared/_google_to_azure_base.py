@@ -147,6 +147,23 @@ class GoogleToAzureBase(Generic[Holder]):
     def _expires_at(info: AccessTokenInfo) -> float:
         return float(info.expires_on)
 
+    def _own_tenant(self, options: TokenRequestOptions | None) -> TokenRequestOptions | None:
+        """``options`` without a ``tenant_id`` other than ``AZURE_TENANT_ID``'s.
+
+        The federated identity credential lives in one tenant, so this credential signs in there only and,
+        like azure-identity's ``ManagedIdentityCredential`` ("tenant_id: not used by this credential"),
+        ignores another tenant. Another tenant is asked for by tenant discovery: azure-storage-blob's
+        ``StorageBearerTokenCredentialPolicy.on_challenge`` asks for the tenant named in Storage's 401
+        bearer challenge (azure/storage/blob/_shared/policies.py). Passing it on would make azure-identity
+        refuse with "not configured to acquire tokens for tenant …" at hop entra.token; ignoring it lets
+        Storage's own refusal ("Issuer validation failed", hop azure.data) reach the caller, which names
+        the real mistake: the storage account is in another tenant than ``AZURE_TENANT_ID``.
+        """
+        tenant = (options or {}).get("tenant_id")
+        if not options or not tenant or tenant.lower() == self.settings.tenant_id.lower():
+            return options
+        return {key: value for key, value in options.items() if key != "tenant_id"}  # type: ignore[return-value]
+
     @staticmethod
     def _options(claims: str | None, tenant_id: str | None, enable_cae: bool) -> TokenRequestOptions:
         """``get_token``'s keyword arguments as ``get_token_info``'s options."""

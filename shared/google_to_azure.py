@@ -65,6 +65,7 @@ class GoogleFederatedCredential(GoogleToAzureBase[TokenHolder[AccessTokenInfo]])
 
         A claims challenge (``options["claims"]``) always fetches a new token.
         """
+        options = self._own_tenant(options)
         if options and options.get("claims"):
             return self._fetch(scopes, options)[0]
         return self._holder(scopes, options).get(lambda: self._fetch(scopes, options))

@@ -67,6 +67,7 @@ class GoogleFederatedCredential(GoogleToAzureBase[AsyncTokenHolder[AccessTokenIn
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """An access token with its refresh time; a claims challenge always fetches a new one."""
+        options = self._own_tenant(options)
         if options and options.get("claims"):
             return (await self._fetch(scopes, options))[0]
         return await self._holder(scopes, options).get(lambda: self._fetch(scopes, options))
