@@ -1,14 +1,19 @@
 output "name" {
   description = "The Function App's name."
-  value       = azurerm_linux_function_app.this.name
+  value       = var.name
 }
 
 output "hostname" {
   description = "<name>.azurewebsites.net"
-  value       = azurerm_linux_function_app.this.default_hostname
+  value       = local.hostname
 }
 
 output "principal_id" {
   description = "Object ID of the app's system-assigned identity: the Azure token's oid and sub, and the Google principal's subject."
-  value       = azurerm_linux_function_app.this.identity[0].principal_id
+  value       = local.principal_id
+}
+
+output "hosting" {
+  description = "flex_consumption (FC1) or elastic_premium (EP1-EP3)."
+  value       = local.flex ? "flex_consumption" : "elastic_premium"
 }

@@ -20,8 +20,24 @@ variable "storage_account_name" {
 
 variable "plan_sku" {
   type        = string
-  description = "App Service plan SKU: Y1 (Consumption) or EP1-EP3 (Elastic Premium)."
-  default     = "Y1"
+  description = "App Service plan SKU: FC1 (Flex Consumption) or EP1-EP3 (Elastic Premium)."
+  default     = "FC1"
+
+  validation {
+    condition     = contains(["FC1", "EP1", "EP2", "EP3"], var.plan_sku)
+    error_message = "plan_sku: FC1 (Flex Consumption) or EP1, EP2, EP3 (Elastic Premium). Y1 (Linux Consumption) retires on 2028-09-30."
+  }
+}
+
+variable "maximum_instance_count" {
+  type        = number
+  description = "Flex Consumption: the most instances the app scales out to (40-1000; https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-limits)."
+  default     = 100
+
+  validation {
+    condition     = var.maximum_instance_count >= 40 && var.maximum_instance_count <= 1000
+    error_message = "maximum_instance_count: 40 to 1000 for Flex Consumption."
+  }
 }
 
 variable "app_settings" {

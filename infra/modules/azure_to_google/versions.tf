@@ -3,11 +3,11 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.0, < 8.0"
+      version = ">= 8.0, < 9.0"
     }
     azuread = {
       source  = "hashicorp/azuread"
-      version = ">= 3.0, < 4.0"
+      version = ">= 3.10, < 4.0"
     }
     random = {
       source  = "hashicorp/random"

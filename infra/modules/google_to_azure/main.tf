@@ -16,7 +16,7 @@ resource "azuread_service_principal" "this" {
 resource "azuread_application_federated_identity_credential" "google" {
   # checkov:skip=CKV_AZURE_249:The issuer is Google, not GitHub; the subject is a service account's numeric unique ID, not a repository.
   application_id = azuread_application.this.id
-  display_name   = "google-service-account-${var.service_account_unique_id}"
+  display_name   = coalesce(var.federated_credential_name, "google-service-account-${var.service_account_unique_id}")
   description    = "The Cloud Function's runtime service account (Google ID token, no secret)."
   issuer         = "https://accounts.google.com"
   subject        = var.service_account_unique_id

@@ -23,3 +23,17 @@ variable "storage_role_definition_name" {
   description = "Data-plane role on the container; read-only by default."
   default     = "Storage Blob Data Reader"
 }
+
+variable "federated_credential_name" {
+  type        = string
+  description = "Name of the federated identity credential; null: google-service-account-<unique id>."
+  default     = null
+
+  # federatedIdentityCredential name: "3-120 characters ... alphanumeric, dash, or underscore
+  # characters; the first character must be alphanumeric" and unique per application.
+  # https://learn.microsoft.com/graph/api/resources/federatedidentitycredential#properties
+  validation {
+    condition     = var.federated_credential_name == null || can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$", var.federated_credential_name))
+    error_message = "federated_credential_name: 3-120 letters, digits, - or _, starting with a letter or digit."
+  }
+}
