@@ -6,6 +6,9 @@
     federation token azure-to-google [--scope S]   # a Google access token, for curl or bq
     federation token google-to-azure [--scope S]   # an Entra access token, for curl or az
 
+For other tools (gcloud, bq, Terraform, the Azure CLI, Node/Go/Java SDKs): ``executable-source``,
+``credential-file``, ``token-file`` and ``id-token`` (:mod:`shared.tools.cli`).
+
 Settings come from the environment, exactly as the functions read them. ``doctor`` exits 1
 when a hop fails; it prints claims, never a token. ``token`` prints one on purpose.
 """
@@ -21,6 +24,7 @@ import time
 from typing import TextIO
 
 from shared.doctor import checks as doctor
+from shared.tools import cli as tools
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
@@ -45,8 +49,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     token.add_argument(
         "--scope", help="default: cloud-platform (Google) or https://storage.azure.com/.default"
     )
+    tools.add_commands(commands)
     args = parser.parse_args(argv)
     _quiet_logs(verbose=getattr(args, "verbose", False))
+    if args.command in tools.COMMANDS:
+        return tools.run(args, out)
     if args.command == "doctor":
         expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
         return _doctor(args.direction, expected, as_json=args.json, out=out)
