@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         type=argparse.FileType("r"),
         help="`terraform output -json` of infra/: also compare the claims with what Terraform provisioned",
     )
+    check.add_argument(
+        "--identity",
+        choices=("app_registration", "user_assigned_identity"),
+        help="what AZURE_CLIENT_ID names on the Google -> Azure side (default: Terraform's output, else an app)",
+    )
     token = commands.add_parser(
         "token", help="print an access token through the federation (explicit opt-in)"
     )
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return tools.run(args, out)
     if args.command == "doctor":
         expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
+        if args.identity:
+            expected = {**(expected or {}), "google_to_azure_identity_kind": args.identity}
         return _doctor(args.direction, expected, as_json=args.json, out=out)
     return _token(args.direction, args.scope, out=out)
 

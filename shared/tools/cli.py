@@ -74,7 +74,10 @@ def add_commands(commands: Any) -> None:
         "--once", action="store_true", help="renew once if due, then exit (cron, an init container)"
     )
     keeper.add_argument(
-        "--renew-before", type=float, default=600.0, help="seconds before expiry (default 600)"
+        "--renew-before",
+        type=float,
+        default=900.0,
+        help="seconds before expiry (default 900; at most half its life)",
     )
 
     printer = commands.add_parser(

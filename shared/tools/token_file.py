@@ -10,7 +10,12 @@ Tools that take the Entra client assertion from a file:
 
 A Google ID token lasts one hour. :class:`TokenFileKeeper` writes one (0600, atomically, see
 :mod:`shared.tools.files`) and renews it ``renew_before_s`` before it expires (at most half-way
-through its life), in the foreground (:meth:`TokenFileKeeper.run`) or once when due
+through its life; 900 s by default). Readers cache what they read: azure-identity's
+``WorkloadIdentityCredential`` re-reads the file only when its last read is more than 600 s old
+(``TokenFileMixin._get_service_account_token`` in azure-identity 1.27), so a token must still have
+more than 600 s to live whenever it is in the file, or Entra may be handed an expired assertion
+(AADSTS700024). The kubelet's rotation of projected tokens at 80 % of their life (12 min ahead for one
+hour) leaves the same room. The keeper runs in the foreground (:meth:`TokenFileKeeper.run`) or once when due
 (:meth:`TokenFileKeeper.refresh_if_due`, for cron or a sidecar's start). The ID token comes from the
 same supplier, settings, retries and errors as :class:`shared.GoogleFederatedCredential`.
 
@@ -47,6 +52,7 @@ TOKEN_EXCHANGE_AUDIENCES = {
     AUTHORITY_HOSTS["azureusgovernment"]: "api://AzureADTokenExchangeUSGov",
     AUTHORITY_HOSTS["azurechinacloud"]: "api://AzureADTokenExchangeChina",
 }
+DEFAULT_RENEW_BEFORE_S = 900.0  # > azure-identity's 600 s re-read interval of the token file
 # An ID token needs no tenant or client; the tool reading the file brings its own (AZURE_TENANT_ID ...).
 _UNUSED_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -99,7 +105,7 @@ class TokenFileKeeper:
         settings: GoogleToAzureSettings,
         audience: str,
         *,
-        renew_before_s: float = 600.0,
+        renew_before_s: float = DEFAULT_RENEW_BEFORE_S,
         retry_after_failure_s: float = 15.0,
         supplier: GoogleIdTokenSupplier | None = None,
     ) -> None:
