@@ -10,3 +10,16 @@ variables {
 run "plan" {
   command = plan
 }
+
+run "plan_with_a_user_assigned_identity" {
+  command = plan
+
+  variables {
+    google_to_azure_identity = "user_assigned_identity"
+  }
+
+  assert {
+    condition     = output.google_to_azure_identity_kind == "user_assigned_identity"
+    error_message = "the switch reaches the module, and doctor can read which object it made"
+  }
+}
