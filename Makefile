@@ -44,7 +44,7 @@ lint: setup  ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: setup  ## mypy --strict
-	$(BIN)/mypy lab shared gcp_function azure_function tools bench
+	$(BIN)/mypy lab shared gcp_function azure_function tools bench tests
 
 pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -108,4 +108,4 @@ lock: | $(UV)  ## re-pin requirements-dev.lock and both functions' requirements.
 	$(FUNCTION_LOCK) --extra azure-function | cat tools/requirements-header.txt - | sed 's/{function}/azure_function/; s/{extra}/azure-function/' > azure_function/requirements.txt
 
 clean:  ## remove the venv, node_modules and build output
-	rm -rf $(VENV) $(CHECKOV_VENV) $(TFSTUB_VENV) node_modules build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TFSTUB_VENV) node_modules build .setuptools-build .mypy_cache .ruff_cache

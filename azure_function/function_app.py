@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -40,10 +38,12 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, ok
-from shared.functions.logs import log_request, use_azure_functions_logging
+from shared.functions.entrypoint import PerInstance, respond
+from shared.functions.http import BadParameter, QueryParams, ok
+from shared.functions.logs import use_azure_functions_logging
 
 if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
     from google.cloud import bigquery
 
 # The 50 states and DC, as usa_names spells them.
@@ -106,33 +106,20 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 log = logging.getLogger("azure_function")
 use_azure_functions_logging(log)
 
-_lock = threading.Lock()
-_instance: Instance | None = None
-
 
 @app.route(route="bigquery", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def bigquery_query(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """The HTTP entrypoint: run the named query and return its rows as JSON."""
-    started = time.perf_counter()
-    request_id = context.invocation_id
-    try:
-        reply = ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS)))
-    except Exception as exc:  # every failure becomes the contract's JSON error
-        reply = error_reply(exc, request_id=request_id)
-        if reply.error_code == "internal":
-            log.exception(
-                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
-            )
-    log_request(
+    reply = respond(
         log,
+        lambda: ok(run_named_query(QueryParams(req.params, ALL_PARAMETERS))),
         method=req.method,
         path=urlsplit(req.url).path,
-        status=reply.status,
-        latency_s=time.perf_counter() - started,
-        request_id=request_id,
-        error=reply.error,
+        request_id=context.invocation_id,
     )
-    return _response(reply, request_id)
+    return func.HttpResponse(
+        reply.json(), status_code=reply.status, headers=dict(reply.headers), mimetype="application/json"
+    )
 
 
 def run_named_query(params: QueryParams) -> dict[str, Any]:
@@ -152,7 +139,7 @@ def run_named_query(params: QueryParams) -> dict[str, Any]:
             bigquery.ScalarQueryParameter(p.name, p.type, values[p.name]) for p in query.parameters
         ]
     )
-    instance = _built()
+    instance = _instance.get()
     client = instance.client
     rows = client.query_and_wait(
         query.sql,
@@ -210,20 +197,19 @@ class Instance:
     retry: Any  # google.api_core Retry
 
 
-def bigquery_client() -> bigquery.Client:
-    """The instance's BigQuery client, built on first use and shared by every invocation."""
-    return _built().client
+_instance: PerInstance[Instance] = PerInstance(lambda: _new_instance())
 
 
-def _built() -> Instance:
-    global _instance
-    with _lock:
-        if _instance is None:
-            _instance = _new_instance()
-        return _instance
+def bigquery_client(credentials: Credentials | None = None) -> bigquery.Client:
+    """The instance's BigQuery client, built on first use and shared by every invocation.
+
+    ``credentials`` (default: :func:`shared.google_credentials` from the settings) are used only if
+    this call builds it: a seam for the benchmarks' static token.
+    """
+    return _instance.get(lambda: _new_instance(credentials)).client
 
 
-def _new_instance() -> Instance:
+def _new_instance(credentials: Credentials | None = None) -> Instance:
     from google.cloud import bigquery
 
     from shared.azure_to_google import google_credentials
@@ -232,7 +218,7 @@ def _new_instance() -> Instance:
     settings = FunctionAppSettings.from_env()
     client = bigquery.Client(
         project=settings.project,
-        credentials=google_credentials(settings.federation),
+        credentials=credentials or google_credentials(settings.federation),
         location=settings.location,
         client_options={"api_endpoint": settings.api_endpoint} if settings.api_endpoint else None,
         default_query_job_config=bigquery.QueryJobConfig(
@@ -242,10 +228,3 @@ def _new_instance() -> Instance:
     timeout_s = settings.timeout_s
     retry = bigquery.DEFAULT_RETRY.with_predicate(_transient).with_deadline(timeout_s).with_delay(0.25, 2.0)
     return Instance(client, timeout_s, min(settings.federation.retry.attempt_timeout_s, timeout_s), retry)
-
-
-def _response(reply: Reply, request_id: str) -> func.HttpResponse:
-    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
-    return func.HttpResponse(
-        reply.json(), status_code=reply.status, headers=headers, mimetype="application/json"
-    )

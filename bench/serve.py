@@ -1,9 +1,9 @@
 """One function, served for a throughput run, with its federation warm or with a static token.
 
 ``python -m bench.serve {cloud_function|function_app} {federated|static} --port P``. In
-``static`` mode the function's builder gets a credential that hands out one token fetched up
-front through the federation, so the two modes differ in the credential only: same client,
-options, retries and code. Prints ``ready`` when serving.
+``static`` mode the function's client builder (its ``credential`` seam) gets a credential that hands
+out one token fetched up front through the federation, so the two modes differ in the credential
+only: same client, options, retries and code. Prints ``ready`` when serving.
 """
 
 from __future__ import annotations
@@ -19,28 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 
 
-class StaticAzureToken:
-    """A TokenCredential that returns one token (fetched before the run)."""
-
-    def __init__(self, token: Any) -> None:
-        self._token = token
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return self._token
-
-
 def cloud_function(static: bool, port: int) -> Any:
     import functions_framework
     from werkzeug.serving import make_server
 
-    import shared.google_to_azure as federation
+    from shared.azure_credential import StaticTokenCredential
+    from shared.google_to_azure import GoogleFederatedCredential
 
-    if static:
-        token = federation.GoogleFederatedCredential().get_token(STORAGE_SCOPE)
-        federation.GoogleFederatedCredential = lambda *args, **kwargs: StaticAzureToken(token)  # type: ignore[assignment,misc]
     app = functions_framework.create_app(  # type: ignore[no-untyped-call]
         target="list_blobs", source=str(ROOT / "gcp_function" / "main.py")
     )
+    if static:
+        token = GoogleFederatedCredential().get_token(STORAGE_SCOPE)
+        # functions-framework loaded the source as module "main": build its client with the static token.
+        sys.modules["main"].blob_service(credential=StaticTokenCredential(token.token, token.expires_on))
     return make_server("127.0.0.1", port, app, threaded=True)
 
 
@@ -48,16 +40,16 @@ def function_app(static: bool, port: int) -> Any:
     from google.auth.transport.requests import Request
     from google.oauth2.credentials import Credentials
 
-    import shared.azure_to_google as federation
     from lab.hosting import functions_host
+    from shared.azure_to_google import google_credentials
 
+    app_dir = ROOT / "azure_function"
+    routes = functions_host.load_routes(app_dir)  # loads the app as module "function_app"
     if static:
-        credentials = federation.google_credentials()
+        credentials = google_credentials()
         credentials.refresh(Request())
         token, universe = credentials.token, credentials.universe_domain
-        federation.google_credentials = lambda *args, **kwargs: Credentials(token, universe_domain=universe)  # type: ignore[assignment]
-    app_dir = ROOT / "azure_function"
-    routes = functions_host.load_routes(app_dir)
+        sys.modules["function_app"].bigquery_client(credentials=Credentials(token, universe_domain=universe))
     return ThreadingHTTPServer(
         ("127.0.0.1", port), functions_host.make_handler(routes, os.environ["LOCAL_FUNCTION_KEY"], app_dir)
     )

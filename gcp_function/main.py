@@ -27,8 +27,6 @@ import base64
 import binascii
 import json
 import logging
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,10 +35,12 @@ import flask
 import functions_framework
 
 from shared.errors import SettingsError
-from shared.functions.http import BadParameter, QueryParams, Reply, error_reply, method_not_allowed, ok
-from shared.functions.logs import log_request, trace_fields, use_cloud_logging
+from shared.functions.entrypoint import PerInstance, respond
+from shared.functions.http import BadParameter, QueryParams, Reply, method_not_allowed, ok
+from shared.functions.logs import trace_fields, use_cloud_logging
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.storage.blob import BlobServiceClient
 
     from shared.functions.settings import CloudFunctionSettings
@@ -55,43 +55,26 @@ PARAMETERS = ("container", "prefix", "max_results", "page_token")
 use_cloud_logging()
 log = logging.getLogger("gcp_function")
 
-_lock = threading.Lock()
-_instance: Instance | None = None
-
 
 @functions_framework.http
 def list_blobs(request: flask.Request) -> flask.Response:
     """The HTTP entrypoint: one page of the container's blobs as JSON."""
-    started = time.perf_counter()
     request_id = request.headers.get("Function-Execution-Id") or uuid.uuid4().hex
-    reply = _reply(request, request_id)
-    log_request(
+    reply = respond(
         log,
+        lambda: _reply(request, request_id),
         method=request.method,
         path=request.path,
-        status=reply.status,
-        latency_s=time.perf_counter() - started,
         request_id=request_id,
-        error=reply.error,
         extra=trace_fields(request.headers.get("traceparent"), request.headers.get("X-Cloud-Trace-Context")),
     )
-    headers = {"Cache-Control": "no-store", "X-Request-Id": request_id, **reply.headers}
-    return flask.Response(reply.json(), reply.status, headers, mimetype="application/json")
+    return flask.Response(reply.json(), reply.status, dict(reply.headers), mimetype="application/json")
 
 
 def _reply(request: flask.Request, request_id: str) -> Reply:
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request.method, ["GET"], request_id=request_id)
-    try:
-        params = QueryParams(request.args.to_dict(flat=False), PARAMETERS)
-        return ok(list_page(params))
-    except Exception as exc:  # every failure becomes the contract's JSON error
-        reply = error_reply(exc, request_id=request_id)
-        if reply.error_code == "internal":
-            log.exception(
-                "unexpected %s", type(exc).__name__, extra={"json_fields": {"request_id": request_id}}
-            )
-        return reply
+    return ok(list_page(QueryParams(request.args.to_dict(flat=False), PARAMETERS)))
 
 
 def list_page(params: QueryParams) -> dict[str, Any]:
@@ -106,13 +89,13 @@ def list_page(params: QueryParams) -> dict[str, Any]:
     prefix = params.text("prefix", default="", max_length=1024) or ""
     max_results = params.integer("max_results", default=DEFAULT_RESULTS, low=1, high=MAX_RESULTS)
     token = params.text("page_token", max_length=4096)
-    instance = _built()
+    instance = _instance.get()
     container = requested or instance.settings.container
     if not container:
         raise SettingsError(
             [("AZURE_STORAGE_CONTAINER", "the container to list when the request names none")]
         )
-    marker = _marker(token, container, prefix) if token else None
+    marker = marker_of(token, container, prefix) if token else None
 
     service = instance.service
     pages: Any = (  # azure-core's page iterator, with continuation_token
@@ -135,7 +118,7 @@ def list_page(params: QueryParams) -> dict[str, Any]:
         "container": container,
         "prefix": prefix,
         "blobs": blobs,
-        "next_page_token": _page_token(container, prefix, next_marker) if next_marker else None,
+        "next_page_token": page_token_of(container, prefix, next_marker) if next_marker else None,
     }
 
 
@@ -147,20 +130,19 @@ class Instance:
     service: BlobServiceClient
 
 
-def blob_service() -> BlobServiceClient:
-    """The instance's ``BlobServiceClient``, built on first use and shared by every request."""
-    return _built().service
+_instance: PerInstance[Instance] = PerInstance(lambda: _new_instance())
 
 
-def _built() -> Instance:
-    global _instance
-    with _lock:
-        if _instance is None:
-            _instance = _new_instance()
-        return _instance
+def blob_service(credential: TokenCredential | None = None) -> BlobServiceClient:
+    """The instance's ``BlobServiceClient``, built on first use and shared by every request.
+
+    ``credential`` (default: a :class:`shared.GoogleFederatedCredential` from the settings) is used
+    only if this call builds it: a seam for the benchmarks' static token.
+    """
+    return _instance.get(lambda: _new_instance(credential)).service
 
 
-def _new_instance() -> Instance:
+def _new_instance(credential: TokenCredential | None = None) -> Instance:
     from azure.storage.blob import BlobServiceClient, LinearRetry
 
     from shared.functions.settings import CloudFunctionSettings
@@ -170,7 +152,7 @@ def _new_instance() -> Instance:
     retry = settings.federation.retry  # the federation's retry settings serve the data call too
     service = BlobServiceClient(
         settings.account_url,
-        credential=GoogleFederatedCredential(settings.federation),
+        credential=credential or GoogleFederatedCredential(settings.federation),
         # Storage's default retry waits 15 s and more between tries: far too long behind an HTTP call.
         retry_policy=LinearRetry(
             backoff=retry.initial_backoff_s,  # type: ignore[arg-type]  # seconds; floats work
@@ -187,13 +169,15 @@ def _new_instance() -> Instance:
     return Instance(settings, service)
 
 
-def _page_token(container: str, prefix: str, marker: str) -> str:
+def page_token_of(container: str, prefix: str, marker: str) -> str:
     """An opaque continuation token, bound to the container and prefix it continues."""
     data = json.dumps({"c": container, "p": prefix, "m": marker}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
-def _marker(token: str, container: str, prefix: str) -> str:
+def marker_of(token: str, container: str, prefix: str) -> str:
+    """Azure's continuation marker inside a :func:`page_token_of` token; :class:`BadParameter` (the
+    ``page_token`` parameter) unless it is one, for this container and prefix."""
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         marker = data["m"]

@@ -18,83 +18,63 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from shared.azure_to_google import (
-        AzureFederatedCredentials,
-        AzureSubjectTokenSupplier,
-        google_credentials,
-    )
-    from shared.errors import (
-        EntraRefusal,
-        FederationError,
-        GoogleIdTokenError,
-        IamRefusal,
-        ManagedIdentityError,
-        SettingsError,
-        StsRefusal,
-        UpstreamRefusal,
-        UpstreamUnavailable,
-    )
-    from shared.google_id_tokens import (
-        GoogleIdTokenSupplier,
-        ImpersonatedIdTokens,
-        KeyFileIdTokens,
-        MetadataIdTokens,
-    )
-    from shared.google_to_azure import GoogleFederatedCredential
-    from shared.refresh import RefreshTiming
-    from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings, RetrySettings
-
+# What ``from shared import ...`` offers, by the module that defines it: imported on first use.
 _EXPORTS = {
-    "google_credentials": "shared.azure_to_google",
-    "AzureFederatedCredentials": "shared.azure_to_google",
-    "AzureSubjectTokenSupplier": "shared.azure_to_google",
-    "GoogleFederatedCredential": "shared.google_to_azure",
-    "GoogleIdTokenSupplier": "shared.google_id_tokens",
-    "MetadataIdTokens": "shared.google_id_tokens",
-    "KeyFileIdTokens": "shared.google_id_tokens",
-    "ImpersonatedIdTokens": "shared.google_id_tokens",
-    "AzureToGoogleSettings": "shared.settings",
-    "GoogleToAzureSettings": "shared.settings",
-    "RetrySettings": "shared.settings",
-    "RefreshTiming": "shared.refresh",
-    "FederationError": "shared.errors",
-    "SettingsError": "shared.errors",
-    "UpstreamRefusal": "shared.errors",
-    "UpstreamUnavailable": "shared.errors",
-    "EntraRefusal": "shared.errors",
-    "ManagedIdentityError": "shared.errors",
-    "StsRefusal": "shared.errors",
-    "IamRefusal": "shared.errors",
-    "GoogleIdTokenError": "shared.errors",
+    "shared.azure_to_google": (
+        "google_credentials",
+        "AzureFederatedCredentials",
+        "AzureSubjectTokenSupplier",
+    ),
+    "shared.google_to_azure": ("GoogleFederatedCredential",),
+    "shared.google_id_tokens": (
+        "GoogleIdTokenSupplier",
+        "MetadataIdTokens",
+        "KeyFileIdTokens",
+        "ImpersonatedIdTokens",
+    ),
+    "shared.settings": ("AzureToGoogleSettings", "GoogleToAzureSettings", "RetrySettings"),
+    "shared.refresh": ("RefreshTiming",),
+    "shared.errors": (
+        "FederationError",
+        "SettingsError",
+        "UpstreamRefusal",
+        "UpstreamUnavailable",
+        "EntraRefusal",
+        "ManagedIdentityError",
+        "StsRefusal",
+        "IamRefusal",
+        "GoogleIdTokenError",
+    ),
 }
-__all__ = [
-    "AzureFederatedCredentials",
-    "AzureSubjectTokenSupplier",
-    "AzureToGoogleSettings",
-    "EntraRefusal",
-    "FederationError",
-    "GoogleFederatedCredential",
-    "GoogleIdTokenError",
-    "GoogleIdTokenSupplier",
-    "GoogleToAzureSettings",
-    "IamRefusal",
-    "ImpersonatedIdTokens",
-    "KeyFileIdTokens",
-    "ManagedIdentityError",
-    "MetadataIdTokens",
-    "RefreshTiming",
-    "RetrySettings",
-    "SettingsError",
-    "StsRefusal",
-    "UpstreamRefusal",
-    "UpstreamUnavailable",
-    "google_credentials",
-]
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+if TYPE_CHECKING:  # the same names, for type checkers (a test keeps the two lists equal)
+    from shared.azure_to_google import AzureFederatedCredentials as AzureFederatedCredentials
+    from shared.azure_to_google import AzureSubjectTokenSupplier as AzureSubjectTokenSupplier
+    from shared.azure_to_google import google_credentials as google_credentials
+    from shared.errors import EntraRefusal as EntraRefusal
+    from shared.errors import FederationError as FederationError
+    from shared.errors import GoogleIdTokenError as GoogleIdTokenError
+    from shared.errors import IamRefusal as IamRefusal
+    from shared.errors import ManagedIdentityError as ManagedIdentityError
+    from shared.errors import SettingsError as SettingsError
+    from shared.errors import StsRefusal as StsRefusal
+    from shared.errors import UpstreamRefusal as UpstreamRefusal
+    from shared.errors import UpstreamUnavailable as UpstreamUnavailable
+    from shared.google_id_tokens import GoogleIdTokenSupplier as GoogleIdTokenSupplier
+    from shared.google_id_tokens import ImpersonatedIdTokens as ImpersonatedIdTokens
+    from shared.google_id_tokens import KeyFileIdTokens as KeyFileIdTokens
+    from shared.google_id_tokens import MetadataIdTokens as MetadataIdTokens
+    from shared.google_to_azure import GoogleFederatedCredential as GoogleFederatedCredential
+    from shared.refresh import RefreshTiming as RefreshTiming
+    from shared.settings import AzureToGoogleSettings as AzureToGoogleSettings
+    from shared.settings import GoogleToAzureSettings as GoogleToAzureSettings
+    from shared.settings import RetrySettings as RetrySettings
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'shared' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)

@@ -68,6 +68,10 @@ class GoogleToAzureBase(Generic[Holder]):
         kwargs.update(overrides)
         return kwargs
 
+    def token_holder(self, *scopes: str, options: TokenRequestOptions | None = None) -> Holder:
+        """What holds the Entra token for ``scopes``: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder(scopes, options)
+
     def _holder(self, scopes: tuple[str, ...], options: TokenRequestOptions | None) -> Holder:
         options = options or {}
         key: HolderKey = (scopes, options.get("tenant_id"), bool(options.get("enable_cae")))

@@ -164,6 +164,11 @@ class AzureFederatedCredentials(google_credentials_base.CredentialsWithQuotaProj
         return self._settings
 
     @property
+    def token_holder(self) -> TokenHolder[tuple[str, datetime.datetime]]:
+        """What holds the federated token: ``held`` (the token and its window), ``join_background()``."""
+        return self._holder
+
+    @property
     def service_account_email(self) -> str | None:
         """The impersonated service account, or ``None`` for direct resource access."""
         return self._settings.service_account

@@ -2,7 +2,7 @@
 
 Every hop a credential makes (``azure.token``, ``entra.token``, ``gcp.sts``, ``gcp.iam``,
 ``gcp.metadata`` ...) runs inside :func:`hop`, which logs once at the end on the
-``shared.trace`` logger — INFO when it succeeded, WARNING when not — with ``json_fields``:
+``shared.tracing`` logger — INFO when it succeeded, WARNING when not — with ``json_fields``:
 ``hop``, ``endpoint`` (scheme, host and path; never a query string or a token), ``outcome``
 (``ok``, ``refused``, ``unavailable``, ``error``), ``status``, ``duration_ms`` and
 ``correlation_id``. With ``opentelemetry-api`` installed (optional), each hop is also a span
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from shared.redaction import package_logger
 
-_log = package_logger("shared.trace")
+_log = package_logger("shared.tracing")
 
 try:  # optional dependency
     from opentelemetry import trace as _otel

@@ -21,7 +21,8 @@ import pytest
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from tests.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
+from tests.support.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
+from tests.support.retries import FAST_FUNCTION_RETRIES
 
 _lab: Lab | None = None
 
@@ -105,10 +106,6 @@ def healthy_lab() -> Iterator[None]:
 
 
 # -- the functions, served over HTTP (e2e) ----------------------------------------------------
-
-# Short retry budgets, so an outage becomes a 503 within seconds; the policy's shape is production's.
-FAST_RETRIES = {"FEDERATION_RETRY_DEADLINE_S": "2", "FEDERATION_ATTEMPT_TIMEOUT_S": "1"}
-FAST_FUNCTION_RETRIES = {**FAST_RETRIES, "BIGQUERY_TIMEOUT_S": "3"}
 
 
 @pytest.fixture(scope="session")

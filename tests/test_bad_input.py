@@ -23,8 +23,8 @@ from lab.hosting.functions import cloud_function_settings, function_app_settings
 from shared import errors
 from shared.functions.http import BadParameter, QueryParams
 from shared.redaction import redact
-from tests import entrypoints
-from tests.entrypoints import CloudFunctionClient, FunctionApp, apply_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import CloudFunctionClient, FunctionApp, apply_settings
 
 pytestmark = pytest.mark.misconfig
 ALLOWED = {200, 400, 401, 403, 404, 503}
@@ -113,7 +113,7 @@ def test_any_page_token_is_used_or_refused_as_a_bad_parameter(token: str) -> Non
     from gcp_function import main  # the module's helpers only; no request is made
 
     try:
-        marker = main._marker(token, "reports", "")
+        marker = main.marker_of(token, "reports", "")
     except BadParameter as refusal:
         assert refusal.parameter == "page_token"
     else:

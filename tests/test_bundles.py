@@ -19,7 +19,7 @@ import requests
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from tests.federation import expected_top_names, seeded_blob_names
+from tests.support.federation import expected_top_names, seeded_blob_names
 from tools import package
 
 pytestmark = pytest.mark.e2e

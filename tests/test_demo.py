@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.core.runtime import Lab
-from tests.federation import expected_top_names, seeded_blob_names
+from tests.support.federation import expected_top_names, seeded_blob_names
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

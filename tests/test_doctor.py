@@ -24,8 +24,8 @@ from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from shared import doctor
 from shared.doctor import cli
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import apply_settings, make_mistake
+from tests.support.entrypoints import apply_settings, make_mistake
+from tests.support.retries import FAST_RETRIES
 
 pytestmark = pytest.mark.misconfig
 FUNCTION_ONLY = {"BIGQUERY_PROJECT"}  # a function's own setting: doctor checks the federation's
@@ -126,11 +126,11 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def test_one_log_record_and_one_span_per_hop(
     lab: Lab, azure_side: None, caplog: pytest.LogCaptureFixture, spans: InMemorySpanExporter
 ) -> None:
-    caplog.set_level(logging.INFO, logger="shared.trace")
+    caplog.set_level(logging.INFO, logger="shared.tracing")
 
     assert all(v.ok for v in doctor.run(doctor.AZURE_TO_GOOGLE))
 
-    records = [r.json_fields for r in caplog.records if r.name == "shared.trace"]  # type: ignore[attr-defined]
+    records = [r.json_fields for r in caplog.records if r.name == "shared.tracing"]  # type: ignore[attr-defined]
     hops = [(r["hop"], r["outcome"]) for r in records]
     assert ("azure.token", "ok") in hops and ("gcp.sts", "ok") in hops and ("gcp.iam", "ok") in hops
     for record in records:
@@ -144,7 +144,7 @@ def test_one_log_record_and_one_span_per_hop(
 def test_a_refused_hop_is_traced_with_its_status_and_correlation_id(
     lab: Lab, google_side: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="shared.trace")
+    caplog.set_level(logging.INFO, logger="shared.tracing")
     lab.edit_federated_credential(
         cloud_function_settings(lab)["AZURE_CLIENT_ID"], subject="someone@example.com"
     )
@@ -152,10 +152,10 @@ def test_a_refused_hop_is_traced_with_its_status_and_correlation_id(
     doctor.run(doctor.GOOGLE_TO_AZURE)
 
     entra = [
-        r.json_fields
+        r.json_fields  # type: ignore[attr-defined]
         for r in caplog.records
-        if r.name == "shared.trace" and r.json_fields["hop"] == "entra.token"
-    ]  # type: ignore[attr-defined]
+        if r.name == "shared.tracing" and r.json_fields["hop"] == "entra.token"  # type: ignore[attr-defined]
+    ]
     assert entra and entra[-1]["outcome"] == "refused" and entra[-1]["correlation_id"]
 
 

@@ -18,21 +18,23 @@ from google.auth import compute_engine, identity_pool
 from google.auth.transport.requests import Request
 from google.cloud import bigquery
 
-from lab.core.runtime import Lab
-from tests.federation import TOP_NAMES, expected_top_names
+from lab.core.runtime import LAB_UNIVERSE, Lab
+from tests.support.federation import (
+    AUDIENCE_APP,
+    BLOB_READER_APP,
+    BQ_READER,
+    DEVELOPER_APP,
+    TOP_NAMES,
+    expected_top_names,
+)
 
 pytestmark = pytest.mark.fidelity
 
 SCOPE_CLOUD = "https://www.googleapis.com/auth/cloud-platform"
 SUBJECT_JWT = "urn:ietf:params:oauth:token-type:jwt"
-AUDIENCE_APP = "api://333d03c9-522a-4b89-bdd2-f529e295595a"
-BQ_READER = "bq-reader@fedlab-analytics.iam.gserviceaccount.com"
-BLOB_READER_APP = "d14d8b14-1160-4596-89f8-4e6d8dffc30c"
-DEVELOPER_APP = "432201a8-6ef7-467c-9cf0-f6221751ee5e"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-# Any universe domain but googleapis.com keeps google-auth's Regional Access Boundary lookup
-# (a background call to iamcredentials.googleapis.com) from starting: see test_network_guard.
-LAB_UNIVERSE = "lab.internal"
+# LAB_UNIVERSE: any universe domain but googleapis.com keeps google-auth's Regional Access Boundary
+# lookup (a background call to iamcredentials.googleapis.com) from starting: see test_network_guard.
 
 
 class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):

@@ -22,16 +22,14 @@ from google.auth.transport.requests import Request
 from lab.core.keys import ENTRA, GOOGLE
 from lab.core.runtime import Lab
 from lab.core.topology import IamBinding
+from tests.support.federation import AUDIENCE_APP, BLOB_READER_APP, BQ_READER, CLOUD_FUNCTION_SA
+from tests.support.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
 from tests.test_fidelity import (
-    AUDIENCE_APP,
-    BLOB_READER_APP,
-    BQ_READER,
     SUBJECT_JWT,
     TOKEN_EXCHANGE_AUDIENCE,
     bigquery_client,
     google_credentials,
 )
-from tests.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
 
 pytestmark = pytest.mark.fidelity
 
@@ -117,7 +115,7 @@ def assert_sts_error(response: requests.Response, error: str, fragment: str) -> 
 
 
 def test_wrong_fic_subject_is_aadsts70021_naming_the_assertion(lab: Lab) -> None:
-    replace_blob_reader_fic(lab, subject="blob-reader-fn@fedlab-analytics.iam.gserviceaccount.com")
+    replace_blob_reader_fic(lab, subject=CLOUD_FUNCTION_SA)
     description = assert_aadsts(entra_token(google_id_token()), 400, "invalid_request", 70021)
     assert "Assertion Issuer: 'https://accounts.google.com'" in description
     assert "Assertion Subject: '578801583304294727810'" in description
@@ -316,7 +314,7 @@ def test_blob_listing_without_storage_blob_data_reader_is_authorization_permissi
     with pytest.raises(HttpResponseError) as raised:
         list(container.list_blobs())
     assert raised.value.status_code == 403
-    assert raised.value.error_code == "AuthorizationPermissionMismatch"
+    assert raised.value.error_code == "AuthorizationPermissionMismatch"  # type: ignore[attr-defined]
 
 
 def test_principal_set_by_attribute_grants_impersonation(lab: Lab) -> None:

@@ -16,10 +16,10 @@ import requests
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
-from tests.conftest import FAST_FUNCTION_RETRIES
-from tests.entrypoints import assert_no_token
-from tests.federation import expected_top_names, seeded_blob_names
-from tests.topology_edits import drop_binding, replace_blob_reader_fic
+from tests.support.entrypoints import assert_no_token
+from tests.support.federation import CLOUD_FUNCTION_SA, expected_top_names, seeded_blob_names
+from tests.support.retries import FAST_FUNCTION_RETRIES
+from tests.support.topology_edits import drop_binding, replace_blob_reader_fic
 
 pytestmark = pytest.mark.e2e
 TIMEOUT_S = 30
@@ -186,7 +186,7 @@ def test_federation_refusal_is_403_with_the_principal_to_bind(
 
 
 def test_entra_refusal_reaches_the_caller_translated(lab: Lab, cold_cloud_function: FunctionProcess) -> None:
-    replace_blob_reader_fic(lab, subject="blob-reader-fn@fedlab-analytics.iam.gserviceaccount.com")
+    replace_blob_reader_fic(lab, subject=CLOUD_FUNCTION_SA)
     cold_cloud_function.start().wait_ready()
 
     error = get(cold_cloud_function).json()["error"]

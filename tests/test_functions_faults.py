@@ -16,12 +16,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from lab.core.controls import FaultKind
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 
 pytestmark = pytest.mark.faults
 KEY = "faults-test-key"
-FLAKY = ("429", "500", "503", "reset", "hang")
+FLAKY: tuple[FaultKind, ...] = ("429", "500", "503", "reset", "hang")
 
 
 def start(lab: Lab, which: str, **settings: str) -> FunctionProcess:

@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 from lab.core.runtime import Lab
 from lab.core.topology import RoleAssignment
 from lab.hosting.functions import cloud_function_settings, function_app_settings
-from tests import entrypoints
-from tests.entrypoints import FunctionApp, apply_settings
-from tests.federation import expected_top_names
-from tests.topology_edits import drop_binding
+from tests.support import entrypoints
+from tests.support.entrypoints import FunctionApp, apply_settings
+from tests.support.federation import expected_top_names
+from tests.support.topology_edits import drop_binding
 
 
 @pytest.fixture

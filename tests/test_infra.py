@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.infra import INFRA, branches, load, modules
+from tests.support.infra import INFRA, branches, load, modules
 
 ROOT = load()
 GOOGLE_TO_AZURE = load(INFRA / "modules" / "google_to_azure")

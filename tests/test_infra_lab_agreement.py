@@ -19,7 +19,7 @@ from lab.core import topology
 from lab.core.runtime import Lab
 from lab.core.topology import Application, Topology
 from lab.hosting import functions
-from tests.infra import INFRA, branches, load, render, tfvars_example
+from tests.support.infra import INFRA, branches, load, render, tfvars_example
 
 LAB = topology.load(topology.DEFAULT_TOPOLOGY)
 TFVARS = tfvars_example()

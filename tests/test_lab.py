@@ -17,7 +17,7 @@ import requests
 
 from lab.core import topology
 from lab.core.runtime import Lab
-from tests.loopback import NonLoopbackRefused, forget_refused, refused_hosts
+from tests.support.loopback import NonLoopbackRefused, forget_refused, refused_hosts
 
 pytestmark = pytest.mark.lab
 
@@ -227,7 +227,8 @@ def test_google_auth_regional_access_boundary_lookup_never_leaves(lab: Lab) -> N
     from google.auth import identity_pool
     from google.auth.transport.requests import AuthorizedSession
 
-    from tests.test_fidelity import AUDIENCE_APP, SUBJECT_JWT, AzureSubjectTokenSupplier
+    from tests.support.federation import AUDIENCE_APP
+    from tests.test_fidelity import SUBJECT_JWT, AzureSubjectTokenSupplier
 
     credentials = identity_pool.Credentials(
         audience=lab.sts_audience(),

@@ -9,9 +9,9 @@ import pytest
 
 from lab.core.runtime import Lab
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
-from tests import entrypoints
-from tests.conftest import FAST_RETRIES
-from tests.entrypoints import make_mistake
+from tests.support import entrypoints
+from tests.support.entrypoints import make_mistake
+from tests.support.retries import FAST_RETRIES
 from tools import troubleshooting
 
 pytestmark = pytest.mark.misconfig

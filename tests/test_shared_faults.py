@@ -19,7 +19,8 @@ from shared import aio, errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.retry import JitteredRetryPolicy, full_jitter_backoff
-from tests.federation import FAST_RETRY, STORAGE_SCOPE, azure_to_google_settings, google_to_azure_settings
+from tests.support.federation import STORAGE_SCOPE, azure_to_google_settings, google_to_azure_settings
+from tests.support.retries import FAST_RETRY
 
 pytestmark = pytest.mark.faults
 

@@ -20,7 +20,7 @@ from lab.core.runtime import Lab
 from shared import aio
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
-from tests.federation import (
+from tests.support.federation import (
     AZURE_TO_GOOGLE_HOPS,
     CLOUD_FUNCTION_SA,
     DEVELOPER_APP,

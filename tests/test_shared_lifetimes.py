@@ -19,7 +19,7 @@ from lab.core.runtime import Lab
 from shared.azure_to_google import google_credentials
 from shared.google_id_tokens import MetadataIdTokens
 from shared.google_to_azure import GoogleFederatedCredential
-from tests.federation import STORAGE_SCOPE, azure_to_google_settings, google_to_azure_settings
+from tests.support.federation import STORAGE_SCOPE, azure_to_google_settings, google_to_azure_settings
 
 pytestmark = pytest.mark.singleflight
 
@@ -39,7 +39,7 @@ class RecordingAzureCredential:
         self.handed: list[tuple[float, float]] = []
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        token = self.inner.get_token(*scopes, **kwargs)
+        token: AccessToken = self.inner.get_token(*scopes, **kwargs)
         self.handed.append((time.time(), float(token.expires_on)))
         return token
 

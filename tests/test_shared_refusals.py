@@ -22,7 +22,7 @@ from lab.core.runtime import Lab
 from shared import errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
-from tests.federation import (
+from tests.support.federation import (
     BLOB_READER_APP,
     CLOUD_FUNCTION_SA,
     LOCAL_DEVELOPER_SA,
@@ -33,7 +33,7 @@ from tests.federation import (
     google_to_azure_env,
     google_to_azure_settings,
 )
-from tests.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
+from tests.support.topology_edits import drop_binding, replace_blob_reader_fic, replace_provider
 
 pytestmark = pytest.mark.misconfig
 

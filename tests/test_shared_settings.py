@@ -3,6 +3,9 @@
 Most tests read an explicit environment dict (``from_env(environ)``), never the process
 environment the lab exports. The last part shows a gcloud ``external_account`` file, made
 for IMDS, working end to end on the App Service managed identity the lab emulates.
+
+Over 300 lines of code on purpose: one short test per setting rule, read independently; the
+environments they start from are shared at the top.
 """
 
 from __future__ import annotations
@@ -16,25 +19,28 @@ from typing import Any
 import pytest
 
 from lab.core.runtime import Lab
+from lab.hosting.functions import function_app_identity
 from shared.azure_to_google import google_credentials
 from shared.errors import FederationError, SettingsError
 from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings
-from tests.federation import (
+from tests.support.federation import (
     AUDIENCE_APP,
     BLOB_READER_APP,
     BQ_READER,
     CLOUD_FUNCTION_SA,
     DEVELOPER_APP,
-    FAST_RETRY,
+    TOPOLOGY,
     bigquery_client,
 )
+from tests.support.retries import FAST_RETRY
 
 pytestmark = pytest.mark.misconfig
 
-TENANT = "21857a0f-71a2-49d6-ae97-95f4ffd23019"
-PROJECT_NUMBER = "654689386374"
-POOL = "azure-federation"
-PROVIDER_ID = "entra-id"
+_PROVIDER = TOPOLOGY.workload_identity_pool_providers[0]
+TENANT = TOPOLOGY.tenants[0].tenant_id
+PROJECT_NUMBER = next(p.number for p in TOPOLOGY.projects if p.project_id == _PROVIDER.project_id)
+POOL = _PROVIDER.workload_identity_pool_id
+PROVIDER_ID = _PROVIDER.workload_identity_pool_provider_id
 PROVIDER = f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{POOL}/providers/{PROVIDER_ID}"
 FULL_PROVIDER = f"//iam.googleapis.com/{PROVIDER}"
 IMPERSONATION_URL = (
@@ -44,7 +50,7 @@ IMDS_URL = (
     f"http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource={AUDIENCE_APP}"
 )
 PUBLIC_STS_URL = "https://sts.googleapis.com/v1/token"
-MANAGED_IDENTITY_CLIENT_ID = "f4b3b4f1-ad8a-4093-b48f-813cf27f2d71"
+MANAGED_IDENTITY_CLIENT_ID = function_app_identity(TOPOLOGY).client_id
 
 
 # -- helpers ----------------------------------------------------------------------------------

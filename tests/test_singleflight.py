@@ -25,7 +25,7 @@ from shared.azure_to_google import AzureFederatedCredentials, google_credentials
 from shared.google_id_tokens import MetadataIdTokens
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.refresh import RefreshTiming
-from tests.federation import (
+from tests.support.federation import (
     AZURE_TO_GOOGLE_HOPS,
     STORAGE_SCOPE,
     azure_to_google_settings,
@@ -87,7 +87,7 @@ def test_expired_token_64_threads_one_call_per_hop(lab: Lab) -> None:
     lab.controls.token_lifetime_s = 3
     credentials = google_credentials(azure_to_google_settings(lab))
     first = google_token(credentials)
-    held = credentials._holder.held
+    held = credentials.token_holder.held
     assert held is not None
     wait_until_expired(held.window.usable_until)
     lab.controls.reset_counts()
@@ -123,7 +123,8 @@ class GatedAzureCredential(Gate):
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         self.pass_or_wait()
-        return self.inner.get_token(*scopes, **kwargs)
+        token: AccessToken = self.inner.get_token(*scopes, **kwargs)
+        return token
 
 
 def test_refresh_runs_in_the_background_while_the_held_token_serves(lab: Lab) -> None:
@@ -140,7 +141,7 @@ def test_refresh_runs_in_the_background_while_the_held_token_serves(lab: Lab) ->
 
     assert second == first and set(during) == {first}
     azure.gate.set()
-    credentials._holder.join_background(10)
+    credentials.token_holder.join_background(10)
     assert google_token(credentials) != first
     assert lab.counts()["gcp.sts.token"] == 2
 
@@ -164,7 +165,7 @@ def test_expired_azure_token_64_threads_one_call_per_hop(lab: Lab) -> None:
     lab.controls.token_lifetime_s = 3
     credential = GoogleFederatedCredential(google_to_azure_settings())
     first = azure_token(credential)
-    held = credential._holder((STORAGE_SCOPE,), None).held
+    held = credential.token_holder(STORAGE_SCOPE).held
     assert held is not None
     wait_until_expired(held.window.usable_until)
     lab.controls.reset_counts()
@@ -188,7 +189,7 @@ def test_64_tasks_one_call_per_hop_cold_and_expired(lab: Lab) -> None:
         ) as credential:
             cold = await asyncio.gather(*(credential.get_token(STORAGE_SCOPE) for _ in range(CALLERS)))
             assert (lab.counts()["gcp.metadata.identity"], lab.counts()["entra.token"]) == (1, 1)
-            held = credential._holder((STORAGE_SCOPE,), None).held
+            held = credential.token_holder(STORAGE_SCOPE).held
             assert held is not None
             await asyncio.sleep(max(0.0, held.window.usable_until - time.time()) + 0.05)
             expired = await asyncio.gather(*(credential.get_token(STORAGE_SCOPE) for _ in range(CALLERS)))
@@ -223,7 +224,7 @@ def test_azure_credential_refreshes_in_the_background(lab: Lab) -> None:
 
     assert second == first and set(during) == {first}
     id_tokens.gate.set()
-    credential._holder((STORAGE_SCOPE,), None).join_background(10)
+    credential.token_holder(STORAGE_SCOPE).join_background(10)
     assert azure_token(credential) != first
     assert lab.counts()["entra.token"] == 2
 
@@ -246,7 +247,7 @@ def test_async_background_refresh_never_blocks_the_loop(lab: Lab) -> None:
                 await asyncio.sleep(0.01)
             during = {fingerprint((await credential.get_token(STORAGE_SCOPE)).token) for _ in range(CALLERS)}
             id_tokens.gate.set()
-            await credential._holder((STORAGE_SCOPE,), None).join_background()
+            await credential.token_holder(STORAGE_SCOPE).join_background()
             return first, during, fingerprint((await credential.get_token(STORAGE_SCOPE)).token)
 
     first, during, after = asyncio.run(scenario())

@@ -33,7 +33,7 @@ from shared.doctor.cli import main
 from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings
 from shared.tools import executable, token_file
 from shared.tools.credential_file import credential_config
-from tests.federation import (
+from tests.support.federation import (
     AUDIENCE_APP,
     BLOB_READER_APP,
     BQ_READER,

@@ -34,9 +34,10 @@ from shared.doctor import cli
 from shared.google_to_azure import GoogleFederatedCredential
 from shared.redaction import shown_claims
 from shared.settings import AzureToGoogleSettings
-from tests import entrypoints
-from tests.entrypoints import apply_settings
-from tests.federation import FAST_RETRY, STORAGE_SCOPE, bigquery_client, google_to_azure_settings
+from tests.support import entrypoints
+from tests.support.entrypoints import apply_settings
+from tests.support.federation import STORAGE_SCOPE, bigquery_client, google_to_azure_settings
+from tests.support.retries import FAST_RETRY
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 from flask import Response, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import ENTRA, InvalidToken, Keys
 from lab.core.service import Service
@@ -48,7 +48,7 @@ def create(
     controls: Controls, keys: Keys, topology: Callable[[], Topology], upstream: str, ca_file: Path
 ) -> Service:
     """The ``<account>.blob.core.windows.net`` stand-in, forwarding to Azurite at ``upstream``."""
-    service = Service("azure.blob", controls, errors.storage_fault)
+    service = Service("azure.blob", controls, wire_errors.storage_fault)
     session = requests.Session()
     session.verify = str(ca_file)
     session.trust_env = False
@@ -83,13 +83,13 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
     try:
         claims = keys.decode(authorization[7:].strip(), ENTRA)
     except InvalidToken:
-        return errors.storage(
+        return wire_errors.storage(
             401,
             "InvalidAuthenticationInfo",
             "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
         )
     if float(claims.get("exp", 0)) <= controls.now():
-        return errors.storage(
+        return wire_errors.storage(
             401,
             "InvalidAuthenticationInfo",
             "Server failed to authenticate the request. Lifetime validation failed. The token is expired.",
@@ -106,7 +106,7 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
             and scope_covers(assignment.scope, account, container)
         ):
             return None
-    return errors.storage(
+    return wire_errors.storage(
         403,
         "AuthorizationPermissionMismatch",
         "This request is not authorized to perform this operation using this permission.",

@@ -1,9 +1,9 @@
-"""Microsoft Entra ID: the v2.0 token endpoint, OIDC discovery, JWKS, and managed identity.
+"""Microsoft Entra ID: the v2.0 token endpoint, OIDC discovery and JWKS.
 
 The token endpoint grants ``client_credentials`` with a client secret or with a client
 assertion checked against the app's federated identity credentials, and refuses with the
-AADSTS codes Entra uses. Managed identity is served in the App Service form
-(``IDENTITY_ENDPOINT`` + ``IDENTITY_HEADER``) and the VM IMDS form.
+AADSTS codes Entra uses. :class:`Entra` also mints the tokens the managed identity endpoints
+(:mod:`lab.azure.managed_identity`, App Service and VM IMDS forms) hand out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import ENTRA, InvalidToken, Keys, family_of_issuer
 from lab.core.service import Service
@@ -124,7 +124,7 @@ def create_login(entra: Entra) -> Service:
     def discovery(tenant: str) -> Response:
         topology = entra.topology()
         if tenant not in ("common", "organizations") and topology.tenant(tenant) is None:
-            return errors.entra("invalid_tenant", 90002, _tenant_not_found(tenant))
+            return wire_errors.entra("invalid_tenant", 90002, _tenant_not_found(tenant))
         base = request.host_url.rstrip("/")
         issuer_tenant = "{tenantid}" if tenant in ("common", "organizations") else tenant
         return jsonify(
@@ -174,9 +174,9 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
     topology = entra.topology()
     tenant = topology.tenant(tenant_id)
     if tenant is None:
-        return errors.entra("invalid_request", 90002, _tenant_not_found(tenant_id))
+        return wire_errors.entra("invalid_request", 90002, _tenant_not_found(tenant_id))
     if form.get("grant_type") != "client_credentials":
-        return errors.entra(
+        return wire_errors.entra(
             "unsupported_grant_type",
             70003,
             f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
@@ -184,7 +184,7 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
     client_id = form.get("client_id", "")
     app = topology.federated_client(tenant.tenant_id, client_id)  # an app or a user-assigned identity
     if app is None:
-        return errors.entra(
+        return wire_errors.entra(
             "unauthorized_client",
             700016,
             f"Application with identifier '{client_id}' was not found in the directory "
@@ -194,7 +194,7 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
         )
     scope = form.get("scope", "")
     if not scope.endswith("/.default") or " " in scope.strip():
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_scope",
             1002012,
             f"The provided value for scope {scope} is not valid. Client credential flows must have a scope "
@@ -202,7 +202,7 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
         )
     resource = entra.resolve_resource(tenant.tenant_id, scope.removesuffix("/.default"))
     if resource is None:
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_resource",
             500011,
             f"The resource principal named {scope.removesuffix('/.default')} was not found in the tenant "
@@ -238,7 +238,7 @@ def _authenticate_client(entra: Entra, app: Application, form: Any) -> Response 
     if secret is not None:
         if app.password and secrets.compare_digest(secret, entra.client_secret(app.client_id)):
             return None
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_client",
             7000215,
             "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
@@ -246,14 +246,14 @@ def _authenticate_client(entra: Entra, app: Application, form: Any) -> Response 
             status=401,
         )
     if assertion is None:
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
             status=401,
         )
     if form.get("client_assertion_type") != JWT_BEARER:
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_request",
             50027,
             "JWT token is invalid or malformed (client_assertion_type is not jwt-bearer).",
@@ -265,12 +265,12 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
     try:
         claims: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
     except jwt.PyJWTError:
-        return errors.entra("invalid_request", 50027, "JWT token is invalid or malformed.")
+        return wire_errors.entra("invalid_request", 50027, "JWT token is invalid or malformed.")
     issuer, subject, audience = str(claims.get("iss", "")), str(claims.get("sub", "")), claims.get("aud", "")
     audiences = set(audience) if isinstance(audience, list) else {str(audience)}
     by_issuer = [f for f in app.federated_identity_credentials if f.issuer == issuer]
     if not by_issuer:
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_request",
             700211,
             f"No matching federated identity record found for presented assertion issuer '{issuer}'. "
@@ -281,15 +281,15 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
         entra.keys.decode(assertion, family_of_issuer(issuer))
     except InvalidToken as exc:
         if exc.malformed:
-            return errors.entra("invalid_request", 50027, "JWT token is invalid or malformed.")
-        return errors.entra(
+            return wire_errors.entra("invalid_request", 50027, "JWT token is invalid or malformed.")
+        return wire_errors.entra(
             "invalid_client", 700027, "Client assertion failed signature validation.", status=401
         )
     now = entra.controls.now()
     valid_from = float(claims.get("nbf", claims.get("iat", 0)))
     expires = float(claims.get("exp", 0))
     if not (valid_from - ALLOWED_SKEW_S <= now < expires + ALLOWED_SKEW_S):
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_client",
             700024,
             f"Client assertion is not within its valid time range. Current time: {_iso(now)}, assertion valid "
@@ -301,7 +301,7 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
         if fic.subject == subject and audiences & set(fic.audiences):
             return None
     if any(f.subject == subject for f in by_issuer):
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_request",
             700212,
             f"No matching federated identity record found for presented assertion audience "
@@ -309,14 +309,14 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
             f"Audience and Issuer against the presented assertion. {FIC_DOCS}",
         )
     if any(f.subject.lower() == subject.lower() for f in by_issuer):
-        return errors.entra(
+        return wire_errors.entra(
             "invalid_request",
             7002138,
             f"No matching federated identity record found for presented assertion subject '{subject}'. "
             "Please note that the matching is done using a case-sensitive comparison. Check your federated "
             f"identity credential Subject, Audience and Issuer against the presented assertion. {FIC_DOCS}",
         )
-    return errors.entra(
+    return wire_errors.entra(
         "invalid_request",
         70021,
         "No matching federated identity record found for presented assertion. "
@@ -325,95 +325,12 @@ def _check_assertion(entra: Entra, app: Application, assertion: str) -> Response
     )
 
 
-def create_managed_identity(entra: Entra) -> Service:
-    """The App Service identity endpoint and the VM IMDS, on one plain-HTTP port (as on the host)."""
-    service = Service("azure.msi", entra.controls, lambda status, msg: errors.azure_msi(status, msg))
-
-    @service.route("/msi/token", "appservice")
-    def app_service() -> Response:
-        if request.headers.get("X-IDENTITY-HEADER") != entra.identity_header:
-            return errors.azure_msi(
-                401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER."
-            )
-        if request.args.get("api-version") != "2019-08-01":
-            return errors.azure_msi(400, "api-version must be 2019-08-01.")
-        issued = _managed_identity_token(entra)
-        if isinstance(issued, Response):
-            return errors.app_service_msi(issued)
-        access_token, expires_on, resource, client_id = issued
-        return jsonify(
-            {
-                "access_token": access_token,
-                "expires_on": str(expires_on),
-                "resource": resource,
-                "token_type": "Bearer",
-                "client_id": client_id,
-            }
-        )
-
-    @service.route("/metadata/identity/oauth2/token", "imds")
-    def imds() -> Response:
-        if request.headers.get("Metadata", "").lower() != "true":
-            return errors.azure_msi(400, "Required metadata header not specified")
-        issued = _managed_identity_token(entra)
-        if isinstance(issued, Response):
-            return issued
-        access_token, expires_on, resource, client_id = issued
-        lifetime = str(expires_on - int(entra.controls.now()))
-        return jsonify(
-            {
-                "access_token": access_token,
-                "client_id": client_id,
-                "expires_in": lifetime,
-                "expires_on": str(expires_on),
-                "ext_expires_in": lifetime,
-                "not_before": str(int(entra.controls.now())),
-                "resource": resource,
-                "token_type": "Bearer",
-            }
-        )
-
-    return service
-
-
-def _managed_identity_token(entra: Entra) -> tuple[str, int, str, str] | Response:
-    topology = entra.topology()
-    wanted = request.args.get("client_id")
-    if wanted:
-        identity = topology.managed_identity(client_id=wanted)
-    else:
-        identity = topology.managed_identity(name=topology.runtime.app_service_managed_identity)
-    if identity is None:
-        return errors.azure_msi(
-            400, f"No managed identity with client_id '{wanted}' is assigned to this host."
-        )
-    requested = request.args.get("resource", "")
-    if not requested:
-        return errors.azure_msi(400, "Required query parameter 'resource' is missing.")
-    resource = entra.resolve_resource(identity.tenant_id, requested)
-    if resource is None:
-        tenant = topology.tenant(identity.tenant_id)
-        return errors.entra(
-            "invalid_resource",
-            500011,
-            f"The resource principal named {requested} was not found in the tenant named "
-            f"{tenant.display_name if tenant else identity.tenant_id}. This can happen if the application has "
-            "not been installed by the administrator of the tenant or consented to by any user in the tenant.",
-        )
-    access_token, lifetime = entra.mint_access_token(
-        tenant_id=identity.tenant_id,
-        resource=resource,
-        client_app_id=identity.client_id,
-        object_id=identity.principal_id,
-        acr="2",
-    )
-    return access_token, int(entra.controls.now()) + lifetime, requested, identity.client_id
-
-
 def _fault(status: int, message: str) -> Response:
     if status == 404:
-        return errors.entra("invalid_request", 900144, message)
-    return errors.entra("temporarily_unavailable", 90033 if status == 503 else 50000, message, status=status)
+        return wire_errors.entra("invalid_request", 900144, message)
+    return wire_errors.entra(
+        "temporarily_unavailable", 90033 if status == 503 else 50000, message, status=status
+    )
 
 
 def _tenant_not_found(tenant: str) -> str:

@@ -8,23 +8,38 @@ Used by the demo, the benchmarks and anyone poking at ``python -m lab`` with cur
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
+from lab.core.controls import Controls
 from lab.core.service import Service
-
-if TYPE_CHECKING:
-    from lab.core.runtime import Lab
 
 FAULT_FIELDS = ("latency_s", "script", "failure_rate", "failure_kinds", "down_for_s", "hang_s")
 
 
-def create(lab: Lab) -> Service:
+class Administered(Protocol):
+    """What the admin route needs of a running lab (:class:`lab.Lab` is one)."""
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def services(self) -> Mapping[str, Service]: ...
+
+    def env(self) -> dict[str, str]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def reset(self) -> None: ...
+
+
+def create(lab: Administered) -> Service:
     """An uninstrumented service (its own requests are not hops and never fail)."""
     service = Service(
-        "lab.admin", lab.controls, lambda status, msg: errors.google_api(status, msg), instrumented=False
+        "lab.admin", lab.controls, lambda status, msg: wire_errors.google_api(status, msg), instrumented=False
     )
 
     def body() -> dict[str, Any]:
@@ -60,14 +75,16 @@ def create(lab: Lab) -> Service:
         data = body()
         hop = data.get("hop")
         if not isinstance(hop, str) or not hop:
-            return errors.google_api(400, "'hop' is required: a hop name or prefix such as 'gcp.sts' or '*'.")
+            return wire_errors.google_api(
+                400, "'hop' is required: a hop name or prefix such as 'gcp.sts' or '*'."
+            )
         options = {k: data[k] for k in FAULT_FIELDS if k in data}
         if "failure_kinds" in options:
             options["failure_kinds"] = tuple(options["failure_kinds"])
         try:
             lab.controls.set_fault(hop, **options)
         except (TypeError, ValueError) as exc:
-            return errors.google_api(400, str(exc))
+            return wire_errors.google_api(400, str(exc))
         return jsonify({"hop": hop, **data})
 
     @service.route("/clock", "clock", methods=["POST"])
@@ -75,7 +92,7 @@ def create(lab: Lab) -> Service:
         try:
             lab.controls.clock_skew_s = float(body().get("skew_s", 0))
         except (TypeError, ValueError):
-            return errors.google_api(400, "'skew_s' must be a number of seconds.")
+            return wire_errors.google_api(400, "'skew_s' must be a number of seconds.")
         return jsonify({"skew_s": lab.controls.clock_skew_s})
 
     @service.route("/tokens", "tokens", methods=["POST"])
@@ -85,7 +102,7 @@ def create(lab: Lab) -> Service:
         except (TypeError, ValueError):
             lifetime = 0
         if lifetime < 1:
-            return errors.google_api(400, "'lifetime_s' must be a positive whole number of seconds.")
+            return wire_errors.google_api(400, "'lifetime_s' must be a positive whole number of seconds.")
         lab.controls.token_lifetime_s = lifetime
         return jsonify({"lifetime_s": lifetime})
 

@@ -14,22 +14,18 @@ from typing import Any
 
 import trustme
 
-from lab.azure import aks, blob_gateway, entra
+from lab.azure import aks, blob_gateway, entra, managed_identity
 from lab.azure.azurite import Azurite
 from lab.core import admin, topology
 from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
 from lab.core.topology import Topology
-from lab.core.trace import HopRecord
-from lab.gcp import bigquery
-from lab.gcp import iam as google_iam
-from lab.gcp import metadata as google_metadata
-from lab.gcp import oauth2 as google_oauth2
-from lab.gcp import sts as google_sts
+from lab.core.trace import ServedHop
+from lab.gcp import bigquery, iam, metadata, oauth2, sts
 
-LAB_UNIVERSE = "lab.internal"
-AKS_CLUSTER_ID = "7c4f9d2e-5b1a-4e8f-9a3d-2f6b8c1e0d47"  # made up: the lab cluster's issuer path  # the Google universe domain the lab's clients use
+LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
+AKS_CLUSTER_ID = "7c4f9d2e-5b1a-4e8f-9a3d-2f6b8c1e0d47"  # made up: the lab cluster's issuer path
 
 
 class Lab:
@@ -59,7 +55,7 @@ class Lab:
         self.keys = Keys()
         self._lock = threading.Lock()
         self.entra = entra.Entra(self.controls, self.keys, self.topology_now)
-        self.service_account_keys = google_oauth2.ServiceAccountKeys(self.keys)
+        self.service_account_keys = oauth2.ServiceAccountKeys(self.keys)
         self.services: dict[str, Service] = {}
         self.azurite: Azurite | None = None
         self._admin: Service | None = None
@@ -103,16 +99,16 @@ class Lab:
         source: Callable[[], Topology] = self.topology_now
         https = {
             "entra": entra.create_login(self.entra),
-            "gcp.accounts": google_metadata.create_accounts(self.controls, self.keys),
-            "gcp.sts": google_sts.create(self.controls, self.keys, source),
-            "gcp.iam": google_iam.create(self.controls, self.keys, source),
+            "gcp.accounts": metadata.create_accounts(self.controls, self.keys),
+            "gcp.sts": sts.create(self.controls, self.keys, source),
+            "gcp.iam": iam.create(self.controls, self.keys, source),
             "gcp.bigquery": bigquery.create(self.controls, self.keys, source),
-            "gcp.oauth2": google_oauth2.create(self.controls, self.keys, self.service_account_keys, source),
+            "gcp.oauth2": oauth2.create(self.controls, self.keys, self.service_account_keys, source),
             "azure.aks_issuer": aks.create_issuer(self.controls, self.keys, self.aks_issuer),
         }
         plain = {
-            "azure.msi": entra.create_managed_identity(self.entra),
-            "gcp.metadata": google_metadata.create_metadata(self.controls, self.keys, source),
+            "azure.msi": managed_identity.create(self.entra),
+            "gcp.metadata": metadata.create_metadata(self.controls, self.keys, source),
         }
         try:
             for name, service in https.items():
@@ -229,7 +225,7 @@ class Lab:
     def counts(self) -> dict[str, int]:
         return self.controls.counts()
 
-    def trace(self) -> list[HopRecord]:
+    def trace(self) -> list[ServedHop]:
         """Every request the emulators served since the counters were last reset (no tokens)."""
         return self.controls.trace.records()
 

@@ -26,7 +26,7 @@ _LARGEST_BODY = 64 * 1024
 
 
 @dataclass(frozen=True)
-class HopRecord:
+class ServedHop:
     """One request to one emulated endpoint."""
 
     hop: str
@@ -42,17 +42,17 @@ class HopRecord:
 
 
 class Trace:
-    """A bounded, thread-safe log of :class:`HopRecord` (the newest 2,000)."""
+    """A bounded, thread-safe log of :class:`ServedHop` (the newest 2,000)."""
 
     def __init__(self, size: int = 2000) -> None:
         self._lock = threading.Lock()
-        self._records: deque[HopRecord] = deque(maxlen=size)
+        self._records: deque[ServedHop] = deque(maxlen=size)
 
-    def add(self, record: HopRecord) -> None:
+    def add(self, record: ServedHop) -> None:
         with self._lock:
             self._records.append(record)
 
-    def records(self) -> list[HopRecord]:
+    def records(self) -> list[ServedHop]:
         with self._lock:
             return list(self._records)
 
@@ -61,12 +61,12 @@ class Trace:
             self._records.clear()
 
 
-def record(hop: str, request: Request, response: Response, started: float) -> HopRecord:
+def record(hop: str, request: Request, response: Response, started: float) -> ServedHop:
     """The trace record of a finished request."""
     source, claims = _presented(request)
     if not claims:
         source, claims = "issued", _issued(response)
-    return HopRecord(
+    return ServedHop(
         hop=hop,
         method=request.method,
         path=request.path,

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import GOOGLE, Keys
 from lab.core.service import Service
@@ -23,6 +23,11 @@ from lab.gcp.iam_policy import Identity, Unauthenticated, identity_from_header, 
 
 IMPERSONATION_ROLES = ("roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator")
 MAX_LIFETIME_S = 3600
+
+
+def id_token_lifetime_s(controls: Controls) -> int:
+    """How long an ID token from IAM or the metadata server lives: an hour, or the lab's shorter lifetime."""
+    return min(3600, controls.token_lifetime_s)
 
 
 def mint_id_token(
@@ -44,19 +49,19 @@ def mint_id_token(
 
 def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> Service:
     """The ``iamcredentials.googleapis.com`` stand-in (HTTPS)."""
-    service = Service("gcp.iam", controls, lambda status, msg: errors.google_api(status, msg))
+    service = Service("gcp.iam", controls, lambda status, msg: wire_errors.google_api(status, msg))
 
     def authorize(account_key: str, permission: str) -> tuple[Identity, ServiceAccount] | Response:
         try:
             identity = identity_from_header(keys, controls.now(), request.headers.get("Authorization"))
         except Unauthenticated as exc:
-            return errors.google_api(
+            return wire_errors.google_api(
                 401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'}
             )
         world = topology()  # one snapshot, even if a test swaps the topology meanwhile
         account = world.service_account(account_key)
         if account is None:
-            return errors.google_api(404, f"Not found; Gaia id not found for email {account_key}")
+            return wire_errors.google_api(404, f"Not found; Gaia id not found for email {account_key}")
         resources = (
             f"projects/{account.project_id}/serviceAccounts/{account.email}",
             f"projects/{account.project_id}",
@@ -65,7 +70,7 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
             m for r in resources for role in IMPERSONATION_ROLES for m in world.members_with_role(r, role)
         }
         if not is_member(identity, members):
-            return errors.google_api(
+            return wire_errors.google_api(
                 403,
                 f"Permission '{permission}' denied on resource (or it may not exist).",
                 details=[
@@ -92,10 +97,10 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         body = request.get_json(silent=True) or {}
         scopes = body.get("scope") or []
         if not scopes:
-            return errors.google_api(400, "Scope required.")
+            return wire_errors.google_api(400, "Scope required.")
         lifetime = _lifetime(body.get("lifetime", "3600s"))
         if lifetime is None:
-            return errors.google_api(
+            return wire_errors.google_api(
                 400,
                 f"The lifetime {body.get('lifetime')!r} must be a duration in seconds up to {MAX_LIFETIME_S}s.",
             )
@@ -126,13 +131,13 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         body = request.get_json(silent=True) or {}
         audience = body.get("audience", "")
         if not audience:
-            return errors.google_api(400, "Audience required.")
+            return wire_errors.google_api(400, "Audience required.")
         token = mint_id_token(
             keys,
             account=target,
             audience=audience,
             now=controls.now(),
-            lifetime_s=min(3600, controls.token_lifetime_s),
+            lifetime_s=id_token_lifetime_s(controls),
             include_email=bool(body.get("includeEmail", False)),
         )
         return jsonify({"token": token})

@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import GOOGLE, Keys
 from lab.core.service import Service
 from lab.core.topology import ServiceAccount, Topology
-from lab.gcp.iam import mint_id_token
+from lab.gcp.iam import id_token_lifetime_s, mint_id_token
 from lab.gcp.iam_policy import mint_access_token
 
 FLAVOR = {"Metadata-Flavor": "Google"}
@@ -113,7 +113,7 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
             account=sa,
             audience=audience,
             now=controls.now(),
-            lifetime_s=min(3600, controls.token_lifetime_s),
+            lifetime_s=id_token_lifetime_s(controls),
             include_email=request.args.get("format") == "full",
         )
         return _text(id_token)
@@ -124,7 +124,7 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
 def create_accounts(controls: Controls, keys: Keys) -> Service:
     """``accounts.google.com`` / ``www.googleapis.com/oauth2/v3/certs``: the ID-token issuer's keys."""
     service = Service(
-        "gcp.accounts", controls, lambda status, msg: errors.oauth("internal_failure", msg, status)
+        "gcp.accounts", controls, lambda status, msg: wire_errors.oauth("internal_failure", msg, status)
     )
 
     @service.route("/.well-known/openid-configuration", "discovery")

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
@@ -74,20 +74,20 @@ def create(
     controls: Controls, keys: Keys, accounts: ServiceAccountKeys, topology: Callable[[], Topology]
 ) -> Service:
     service = Service(
-        "gcp.oauth2", controls, lambda status, msg: errors.oauth("internal_failure", msg, status)
+        "gcp.oauth2", controls, lambda status, msg: wire_errors.oauth("internal_failure", msg, status)
     )
 
     @service.route("/token", "token", methods=["POST"])
     def token() -> Response:
         if request.form.get("grant_type") != JWT_BEARER_GRANT:
-            return errors.oauth("unsupported_grant_type", "Invalid grant_type.")
+            return wire_errors.oauth("unsupported_grant_type", "Invalid grant_type.")
         outcome = _verify(controls, accounts, request.form.get("assertion", ""))
         if isinstance(outcome, Response):
             return outcome
         email, claims = outcome
         account = topology().service_account(email)
         if account is None:
-            return errors.oauth("invalid_grant", "Invalid grant: account not found")
+            return wire_errors.oauth("invalid_grant", "Invalid grant: account not found")
         now = controls.now()
         lifetime = min(3600, controls.token_lifetime_s)
         if claims.get("target_audience"):
@@ -121,9 +121,9 @@ def _verify(
     try:
         found = accounts.lookup(str(jwt.get_unverified_header(assertion).get("kid", "")))
     except jwt.PyJWTError:
-        return errors.oauth("invalid_grant", "Invalid JWT: not a JWT.")
+        return wire_errors.oauth("invalid_grant", "Invalid JWT: not a JWT.")
     if found is None:
-        return errors.oauth("invalid_grant", "Invalid grant: account not found")
+        return wire_errors.oauth("invalid_grant", "Invalid grant: account not found")
     email, public_key = found
     try:
         claims: dict[str, Any] = jwt.decode(
@@ -133,7 +133,7 @@ def _verify(
             options={"verify_exp": False, "verify_iat": False, "verify_aud": False, "verify_nbf": False},
         )
     except jwt.PyJWTError:
-        return errors.oauth("invalid_grant", "Invalid JWT Signature.")
+        return wire_errors.oauth("invalid_grant", "Invalid JWT Signature.")
     now = controls.now()
     issued, expires = float(claims.get("iat", 0)), float(claims.get("exp", 0))
     if (
@@ -141,7 +141,7 @@ def _verify(
         or not issued - ALLOWED_SKEW_S <= now < expires + ALLOWED_SKEW_S
         or expires - issued > MAX_ASSERTION_LIFETIME_S
     ):
-        return errors.oauth(
+        return wire_errors.oauth(
             "invalid_grant",
             "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. "
             "Check your iat and exp values in the JWT claim.",

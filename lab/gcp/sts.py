@@ -16,7 +16,7 @@ import jwt
 from celpy.adapter import json_to_cel
 from flask import Response, jsonify, request
 
-from lab.core import wire_errors as errors
+from lab.core import wire_errors
 from lab.core.controls import Controls
 from lab.core.keys import InvalidToken, Keys, family_of_issuer
 from lab.core.service import Service
@@ -56,7 +56,9 @@ class Rejected(Exception):
 
 def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> Service:
     """The ``sts.googleapis.com`` stand-in (HTTPS)."""
-    service = Service("gcp.sts", controls, lambda status, msg: errors.oauth("internal_failure", msg, status))
+    service = Service(
+        "gcp.sts", controls, lambda status, msg: wire_errors.oauth("internal_failure", msg, status)
+    )
 
     @service.route("/v1/token", "token", methods=["POST"])
     def token() -> Response:
@@ -64,7 +66,7 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         try:
             access_token, lifetime = _exchange(controls, keys, topology(), form)
         except Rejected as exc:
-            return errors.oauth(exc.error, exc.description)
+            return wire_errors.oauth(exc.error, exc.description)
         return jsonify(
             {
                 "access_token": access_token,

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Protocol
 
 from lab.core import processes
-from lab.core.topology import Topology
+from lab.core.topology import Application, ManagedIdentity, Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST_SCRIPT = Path(__file__).resolve().parent / "functions_host.py"
@@ -45,16 +45,30 @@ class RunningLab(Protocol):
     def env(self) -> dict[str, str]: ...
 
 
+def blob_reader_app(topology: Topology) -> Application:
+    """The app registration whose federated credential trusts the Cloud Function's service account."""
+    account = topology.service_account(topology.runtime.metadata_service_account)
+    assert account is not None, "the runtime service account is not in the topology"
+    return next(
+        a
+        for a in topology.applications
+        if any(f.subject == account.unique_id for f in a.federated_identity_credentials)
+    )
+
+
+def function_app_identity(topology: Topology) -> ManagedIdentity:
+    """The Function App's managed identity."""
+    return next(
+        m for m in topology.managed_identities if m.name == topology.runtime.app_service_managed_identity
+    )
+
+
 def cloud_function_settings(lab: RunningLab) -> dict[str, str]:
     """The Cloud Function's settings: the app registration that trusts its service account, the blobs."""
     topology = lab.topology
     account = topology.service_account(topology.runtime.metadata_service_account)
     assert account is not None, "the runtime service account is not in the topology"
-    app = next(
-        a
-        for a in topology.applications
-        if any(f.subject == account.unique_id for f in a.federated_identity_credentials)
-    )
+    app = blob_reader_app(topology)
     container = topology.storage_containers[0]
     return {
         "AZURE_TENANT_ID": app.tenant_id,
@@ -69,9 +83,7 @@ def function_app_settings(lab: RunningLab) -> dict[str, str]:
     """The Function App's settings: the pool provider, the audience, the account it impersonates."""
     topology = lab.topology
     provider = topology.workload_identity_pool_providers[0]
-    identity = next(
-        m for m in topology.managed_identities if m.name == topology.runtime.app_service_managed_identity
-    )
+    identity = function_app_identity(topology)
     return {
         "GCP_WORKLOAD_IDENTITY_PROVIDER": lab.sts_audience().removeprefix("//iam.googleapis.com/"),
         "AZURE_TOKEN_AUDIENCE": provider.allowed_audiences[0],

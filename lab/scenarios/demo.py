@@ -17,10 +17,13 @@ from typing import Any
 import requests
 
 from lab.core.runtime import Lab
-from lab.core.trace import HopRecord
+from lab.core.trace import ServedHop
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
+from lab.scenarios.misconfigurations import MISCONFIGURATIONS
 
 TIMEOUT_S = 30
+# The mistake part 3 makes, from the catalogue (tests prove what a caller gets for it).
+DELIBERATE_MISTAKE = next(case for case in MISCONFIGURATIONS if case.key == "fic-subject-email")
 
 
 def main() -> int:
@@ -83,11 +86,8 @@ def query_bigquery(lab: Lab, function: FunctionProcess, key: str) -> None:
 def show_misconfiguration(lab: Lab, function: FunctionProcess) -> None:
     print("3. A deliberate misconfiguration: the federated credential's subject is the service account's")
     print("   e-mail, where Entra compares the numeric unique ID (the mistake most write-ups make).")
-    account = lab.topology.service_account(lab.topology.runtime.metadata_service_account)
-    assert account is not None
-    previous = lab.edit_federated_credential(
-        cloud_function_settings(lab)["AZURE_CLIENT_ID"], subject=account.email
-    )
+    previous = lab.topology_now()
+    DELIBERATE_MISTAKE.break_topology(lab)
     try:
         lab.controls.reset_counts()
         response = requests.get(function.url, timeout=TIMEOUT_S)
@@ -128,7 +128,7 @@ def call(
     return body
 
 
-def hop_line(record: HopRecord) -> str:
+def hop_line(record: ServedHop) -> str:
     claims = dict(record.claims)
     if "exp" in claims:
         claims["exp"] = f"+{int(claims['exp'] - time.time())}s"

@@ -69,15 +69,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
 def _quiet_logs(*, verbose: bool) -> None:
     """The verdicts say it all; the SDKs' own warnings would repeat it on stderr. ``--verbose``
-    shows the per-hop trace records (``shared.trace``) instead, as JSON lines."""
+    shows the per-hop trace records (``shared.tracing``) instead, as JSON lines."""
     root = logging.getLogger()
     if verbose:
         from shared.functions.logs import CloudLoggingFormatter
 
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(CloudLoggingFormatter())
-        logging.getLogger("shared.trace").addHandler(handler)
-        logging.getLogger("shared.trace").setLevel(logging.INFO)
+        logging.getLogger("shared.tracing").addHandler(handler)
+        logging.getLogger("shared.tracing").setLevel(logging.INFO)
     if not root.handlers:
         root.addHandler(logging.NullHandler())
 

@@ -113,8 +113,12 @@ def log_request(
     request_id: str,
     error: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
+    stacklevel: int = 2,
 ) -> None:
-    """The one line each request writes: INFO when it succeeded, WARNING/ERROR (with the error) when not."""
+    """The one line each request writes: INFO when it succeeded, WARNING/ERROR (with the error) when not.
+
+    ``stacklevel`` as for :meth:`logging.Logger.log`: the default names the caller's line.
+    """
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     fields = {
         "httpRequest": {
@@ -127,7 +131,9 @@ def log_request(
         **({"error": dict(error)} if error else {}),
         **(extra or {}),
     }
-    logger.log(level, "%s %s -> %d", method, path, status, extra={"json_fields": fields}, stacklevel=2)
+    logger.log(
+        level, "%s %s -> %d", method, path, status, extra={"json_fields": fields}, stacklevel=stacklevel
+    )
 
 
 def _redacted(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from lab.core.runtime import Lab
 from lab.scenarios.misconfigurations import drop_binding, replace_provider
-from tests.federation import BLOB_READER_APP
+from tests.support.federation import BLOB_READER_APP
 
 __all__ = ["drop_binding", "replace_blob_reader_fic", "replace_provider"]
 

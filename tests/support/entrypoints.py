@@ -25,7 +25,7 @@ from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, Misconfiguration
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def apply_settings(monkeypatch: pytest.MonkeyPatch, settings: Mapping[str, str | None]) -> None:
@@ -62,7 +62,9 @@ class CloudFunctionClient(FlaskClient):
 
 def cloud_function(lab: Lab) -> CloudFunctionClient:
     """A new Cloud Function instance (settings are read from the environment on first use)."""
-    app = functions_framework.create_app(target="list_blobs", source=str(ROOT / "gcp_function" / "main.py"))
+    app = functions_framework.create_app(  # type: ignore[no-untyped-call]
+        target="list_blobs", source=str(ROOT / "gcp_function" / "main.py")
+    )
     app.test_client_class = CloudFunctionClient
     client = app.test_client()
     assert isinstance(client, CloudFunctionClient)

@@ -14,7 +14,7 @@ from typing import Any
 
 import hcl2
 
-INFRA = Path(__file__).resolve().parent.parent / "infra"
+INFRA = Path(__file__).resolve().parents[2] / "infra"
 _REFERENCE = re.compile(r"\b(var|local|module)\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?")
 
 
@@ -63,7 +63,7 @@ def load(folder: Path = INFRA) -> Module:
     for path in sorted(folder.glob("*.tf")):
         texts.append(path.read_text())
         with path.open() as handle:
-            for kind, blocks in hcl2.load(handle).items():
+            for kind, blocks in hcl2.load(handle).items():  # type: ignore[attr-defined]
                 module.blocks.setdefault(kind, []).extend(blocks if isinstance(blocks, list) else [blocks])
     module.text = "\n".join(texts)
     return module
@@ -80,7 +80,7 @@ def modules() -> dict[str, Module]:
 
 def tfvars_example() -> dict[str, Any]:
     with (INFRA / "terraform.tfvars.example").open() as handle:
-        data: dict[str, Any] = hcl2.load(handle)
+        data: dict[str, Any] = hcl2.load(handle)  # type: ignore[attr-defined]
     return data
 
 

@@ -8,19 +8,25 @@ from typing import Any
 from google.cloud import bigquery
 
 from lab.core.runtime import Lab
-from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings, RetrySettings
+from lab.core.topology import DEFAULT_TOPOLOGY, load
+from lab.hosting.functions import blob_reader_app, function_app_identity, impersonated_account
+from shared.settings import AzureToGoogleSettings, GoogleToAzureSettings
+from tests.support.retries import FAST_RETRY
 
-AUDIENCE_APP = "api://333d03c9-522a-4b89-bdd2-f529e295595a"
-BQ_READER = "bq-reader@fedlab-analytics.iam.gserviceaccount.com"
-BLOB_READER_APP = "d14d8b14-1160-4596-89f8-4e6d8dffc30c"
-DEVELOPER_APP = "432201a8-6ef7-467c-9cf0-f6221751ee5e"
-CLOUD_FUNCTION_SA = "blob-reader-fn@fedlab-analytics.iam.gserviceaccount.com"
-LOCAL_DEVELOPER_SA = "local-developer@fedlab-analytics.iam.gserviceaccount.com"
-STORAGE_SCOPE = "https://storage.azure.com/.default"
-# Quick retries so fault tests finish fast; the shape of the policy is the production one.
-FAST_RETRY = RetrySettings(
-    attempts=4, initial_backoff_s=0.01, max_backoff_s=0.05, deadline_s=10, attempt_timeout_s=3
+# The default topology's parts these tests use, found the way the functions' settings are.
+TOPOLOGY = load(DEFAULT_TOPOLOGY)
+AUDIENCE_APP = TOPOLOGY.workload_identity_pool_providers[0].allowed_audiences[0]
+BQ_READER = impersonated_account(TOPOLOGY, function_app_identity(TOPOLOGY).principal_id)
+BLOB_READER_APP = blob_reader_app(TOPOLOGY).client_id
+DEVELOPER_APP = next(app.client_id for app in TOPOLOGY.applications if app.password)  # the one with a secret
+CLOUD_FUNCTION_SA = TOPOLOGY.runtime.metadata_service_account
+LOCAL_DEVELOPER_SA = next(  # the account that may mint the Cloud Function account's ID tokens
+    member.removeprefix("serviceAccount:")
+    for binding in TOPOLOGY.iam_bindings
+    if binding.role == "roles/iam.serviceAccountTokenCreator" and binding.resource.endswith(CLOUD_FUNCTION_SA)
+    for member in binding.members
 )
+STORAGE_SCOPE = "https://storage.azure.com/.default"  # Azure Storage's scope (not the topology's)
 
 
 def azure_to_google_env(lab: Lab, **extra: str) -> dict[str, str]:
