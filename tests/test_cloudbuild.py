@@ -241,6 +241,13 @@ def test_azure_function_deploy_signs_in_with_the_federated_token(config: dict[st
     assert login[login.index("--federated-token") + 1] == f"$(cat {TOKEN_FILE})"
     deploy = command(step(config, "deploy-azure-function"), "az functionapp deployment source config-zip")
     assert deploy[deploy.index("--src") + 1] == "build/azure_function.zip"
+    # Flex Consumption builds Python remotely from a zip deploy (no WEBSITE_RUN_FROM_PACKAGE there):
+    # https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to#deploy-your-code-project
+    assert deploy[deploy.index("--build-remote") + 1] == "true"
+    image = step(config, "deploy-azure-function")["name"]
+    assert tuple(int(x) for x in image.rsplit(":", 1)[1].split(".")[:2]) >= (2, 60), (
+        "Flex Consumption needs Azure CLI 2.60+"
+    )
 
 
 def test_no_step_env_or_arg_names_a_secret(config: dict[str, Any]) -> None:

@@ -1,17 +1,20 @@
-"""infra/ without providers: the module wiring resolves, and the security-critical values are right.
+"""infra/, read with python-hcl2, for what Terraform's own tools cannot say.
 
-``terraform fmt -check`` and checkov run in ``make infra-check``; this covers what they cannot:
-that every reference and module input resolves (in place of ``terraform validate``), and that
-issuers, audiences, subjects, principal members, roles and scopes are the ones federation needs.
+``make infra-check`` runs ``terraform validate`` and ``terraform test`` (infra/tests, infra/modules/*/tests)
+against the providers' real schemas: references, arguments, types, variable rules and the wiring
+(issuers, audiences, subjects, principal members, scopes) are checked there. What stays here is about
+the repository around the code: documentation, the provider majors a user gets, that every validation
+has a test that feeds it a bad value, checkov skips with reasons, and the deploy commands.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from tests.support.infra import INFRA, branches, load, modules
+from tests.support.infra import INFRA, load, modules
 
 ROOT = load()
 GOOGLE_TO_AZURE = load(INFRA / "modules" / "google_to_azure")
@@ -36,54 +39,35 @@ def test_module_layout_and_documentation(name: str) -> None:
         assert len(body.get("description", "")) > 5, f"output {output} has no description"
 
 
-@pytest.mark.parametrize("name", sorted(modules()))
-def test_every_reference_resolves(name: str) -> None:
-    module = modules()[name]
-    declared = set(module.named("variable"))
-    assert {v for v, _ in module.references("var")} <= declared
-    assert {v for v, _ in module.references("local")} <= set(module.locals())
-    calls = module.named("module")
-    for called, output in module.references("module"):
-        assert called in calls, f"module.{called} is not declared"
-        target = load((module.path / calls[called]["source"]).resolve())
-        assert output in target.named("output"), f"module.{called} has no output {output}"
-
-
-def test_module_inputs_match_their_variables() -> None:
-    for name, call in ROOT.named("module").items():
-        target = load((INFRA / call["source"]).resolve())
-        variables = target.named("variable")
-        given = set(call) - {"source", "depends_on", "providers"}
-        assert given <= set(variables), f"module.{name}: unknown inputs {given - set(variables)}"
-        required = {v for v, body in variables.items() if "default" not in body}
-        assert required <= given, f"module.{name}: missing inputs {required - given}"
-
-
 def test_provider_versions() -> None:
     providers = ROOT.blocks["terraform"][0]["required_providers"][0]
     minimum = {name: re.search(r">=\s*(\d+)", spec["version"])[1] for name, spec in providers.items()}  # type: ignore[index]
     assert {k: int(v) for k, v in minimum.items() if k in ("google", "azuread", "azurerm")} == {
-        "google": 6,
+        "google": 8,
         "azuread": 3,
-        "azurerm": 4,
+        "azurerm": 5,
     }
 
 
-def test_user_input_is_validated() -> None:
-    validated = {name for name, body in ROOT.named("variable").items() if body.get("validation")}
-    assert validated >= {
-        "gcp_project_id",
-        "azure_tenant_id",
-        "azure_subscription_id",
-        "workload_identity_pool_id",
-        "workload_identity_pool_provider_id",
-        "azure_token_version",
-        "storage_account_name",
-        "storage_container_name",
-        "function_app_name",
-        "cloud_function_invokers",
-        "cloud_function_ingress",
+def _validated(module_path: Path) -> set[str]:
+    return {name for name, body in load(module_path).named("variable").items() if body.get("validation")}
+
+
+def _expected_failures(module_path: Path) -> set[str]:
+    text = "\n".join(p.read_text() for p in (module_path / "tests").glob("*.tftest.hcl"))
+    return {
+        v
+        for block in re.findall(r"expect_failures\s*=\s*\[(.*?)\]", text, re.S)
+        for v in re.findall(r"var\.(\w+)", block)
     }
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_every_validated_variable_has_an_expect_failures_run(name: str) -> None:
+    """terraform test runs the runs it is given; that each rule has one is this repository's rule."""
+    path = modules()[name].path
+    missing = _validated(path) - _expected_failures(path)
+    assert not missing, f"{path.name}: no expect_failures run for {sorted(missing)}"
 
 
 def test_every_checkov_skip_is_justified() -> None:
@@ -97,93 +81,7 @@ def test_every_checkov_skip_is_justified() -> None:
 # -- Google -> Azure --------------------------------------------------------------------------
 
 
-def test_federated_credential_trusts_the_functions_service_account_by_unique_id() -> None:
-    fic = GOOGLE_TO_AZURE.resource("azuread_application_federated_identity_credential", "google")
-    assert fic["issuer"] == "https://accounts.google.com"
-    assert fic["audiences"] == ["api://AzureADTokenExchange"]
-    assert fic["subject"] == "${var.service_account_unique_id}"
-    assert fic["application_id"] == "${azuread_application.this.id}"  # azuread v3: the resource ID
-    wiring = ROOT.named("module")["google_to_azure"]
-    assert wiring["service_account_unique_id"] == "${module.cloud_function.service_account_unique_id}"
-    output = CLOUD_FUNCTION.named("output")["service_account_unique_id"]["value"]
-    assert output == "${google_service_account.runtime.unique_id}", (
-        "the subject must be the unique ID, not the e-mail"
-    )
-
-
-def test_blob_reader_role_is_scoped_to_the_container() -> None:
-    assignment = GOOGLE_TO_AZURE.resource("azurerm_role_assignment", "reader")
-    assert assignment["principal_id"] == "${azuread_service_principal.this.object_id}"
-    assert (
-        GOOGLE_TO_AZURE.named("variable")["storage_role_definition_name"]["default"]
-        == "Storage Blob Data Reader"
-    )
-    assert (
-        ROOT.named("module")["google_to_azure"]["storage_container_scope"]
-        == "${module.blob_storage.container_id}"
-    )
-    assert BLOB_STORAGE.named("output")["container_id"]["value"] == "${azurerm_storage_container.this.id}"
-
-
-def test_blob_storage_is_private_and_entra_only() -> None:
-    account = BLOB_STORAGE.resource("azurerm_storage_account", "this")
-    assert (account["min_tls_version"], account["https_traffic_only_enabled"]) == ("TLS1_2", True)
-    assert account["shared_access_key_enabled"] is False
-    assert account["allow_nested_items_to_be_public"] is False
-    assert BLOB_STORAGE.resource("azurerm_storage_container", "this")["container_access_type"] == "private"
-
-
 # -- Azure -> Google --------------------------------------------------------------------------
-
-
-def test_provider_issuer_and_audience_follow_the_token_version() -> None:
-    local = AZURE_TO_GOOGLE.locals()
-    assert branches(local["issuer_uri"]) == (
-        "https://sts.windows.net/${var.tenant_id}/",
-        "https://login.microsoftonline.com/${var.tenant_id}/v2.0",
-    )
-    assert local["audience"].startswith("${var.token_version == 1 ? ")
-    assert '"api://${azuread_application.audience.client_id}"' in local["audience"]
-    provider = AZURE_TO_GOOGLE.resource("google_iam_workload_identity_pool_provider", "entra")
-    assert provider["oidc"][0] == {
-        "issuer_uri": "${local.issuer_uri}",
-        "allowed_audiences": ["${local.audience}"],
-    }
-    app = AZURE_TO_GOOGLE.resource("azuread_application", "audience")
-    assert app["api"][0]["requested_access_token_version"] == "${var.token_version}"
-    uri = AZURE_TO_GOOGLE.resource("azuread_application_identifier_uri", "audience")
-    assert uri["identifier_uri"] == "api://${azuread_application.audience.client_id}"
-
-
-def test_provider_maps_and_restricts_to_the_tenant_and_listed_identities() -> None:
-    provider = AZURE_TO_GOOGLE.resource("google_iam_workload_identity_pool_provider", "entra")
-    assert provider["attribute_mapping"] == {
-        "google.subject": "assertion.sub",
-        "attribute.tid": "assertion.tid",
-        "attribute.oid": "assertion.oid",
-    }
-    condition = provider["attribute_condition"]
-    assert condition.startswith("assertion.tid == '${var.tenant_id}' && assertion.oid in [")
-    assert "values(var.allowed_principals)" in condition
-    assert ROOT.named("module")["azure_to_google"]["allowed_principals"] == {
-        "function_app": "${module.azure_function.principal_id}"
-    }
-    assert AZURE_FUNCTION.named("output")["principal_id"]["value"] == (
-        "${azurerm_linux_function_app.this.identity[0].principal_id}"
-    )
-
-
-def test_principal_members_use_the_project_number_and_the_subject() -> None:
-    local = AZURE_TO_GOOGLE.locals()
-    assert (
-        local["pool_name"]
-        == "projects/${var.project_number}/locations/global/workloadIdentityPools/${local.pool_id}"
-    )
-    assert '"principal://iam.googleapis.com/${local.pool_name}/subject/${id}"' in local["principals"]
-    assert ROOT.named("module")["azure_to_google"]["project_number"] == "${data.google_project.this.number}"
-    assert "random_id.pool_suffix.hex" in local["pool_id"], (
-        "pools are soft-deleted for 30 days: suffix the ID"
-    )
 
 
 def test_least_privilege_roles() -> None:
@@ -207,37 +105,6 @@ def test_least_privilege_roles() -> None:
 
 
 # -- the functions ----------------------------------------------------------------------------
-
-
-def test_cloud_function_is_never_public() -> None:
-    invoker = CLOUD_FUNCTION.resource("google_cloud_run_v2_service_iam_member", "invoker")
-    assert invoker["role"] == "roles/run.invoker"
-    assert invoker["for_each"] == "${toset(var.invokers)}"
-    code = "\n".join(m.code for m in modules().values())
-    assert not re.search(r'member\s*=\s*"all(Authenticated)?Users"', code)
-    function = CLOUD_FUNCTION.resource("google_cloudfunctions2_function", "this")
-    service = function["service_config"][0]
-    assert service["service_account_email"] == "${google_service_account.runtime.email}"
-    assert service["ingress_settings"] == "${var.ingress}"
-    assert function["build_config"][0]["entry_point"] == "list_blobs"
-    bucket = CLOUD_FUNCTION.resource("google_storage_bucket", "source")
-    assert bucket["public_access_prevention"] == "enforced"
-
-
-def test_function_app_is_https_only_with_a_managed_identity() -> None:
-    app = AZURE_FUNCTION.resource("azurerm_linux_function_app", "this")
-    assert app["https_only"] is True
-    assert app["identity"][0]["type"] == "SystemAssigned"
-    assert app["ftp_publish_basic_authentication_enabled"] is False
-    assert app["webdeploy_publish_basic_authentication_enabled"] is False
-    assert app["storage_uses_managed_identity"] is True
-    site = app["site_config"][0]
-    assert (site["minimum_tls_version"], site["scm_minimum_tls_version"], site["ftps_state"]) == (
-        "1.2",
-        "1.2",
-        "Disabled",
-    )
-    assert site["application_stack"][0]["python_version"] == "3.11"
 
 
 @pytest.mark.parametrize("name", sorted(modules()))

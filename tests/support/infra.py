@@ -1,7 +1,8 @@
 """infra/, parsed with python-hcl2: the stack's modules, resources, variables and outputs as dicts.
 
-``terraform validate`` needs providers, which cannot be downloaded here; these views let tests
-check the wiring statically instead (references resolve, inputs match variables, values are right).
+``make infra-check`` runs the real ``terraform validate`` and ``terraform test`` offline (tools/tfstub);
+these views serve the tests of what Terraform's tools cannot say (documentation, the lab agreeing with
+the stack, an expect_failures run per validated variable).
 """
 
 from __future__ import annotations

@@ -109,7 +109,11 @@ class _Module:
         attributes: Json = {}
         block_types: Json = {}
         for name, computed, optional, required, new_cls, wraps_set, ret in _GETTER.findall(body):
-            flags = {"computed": computed == "true", "optional": optional == "true", "required": required == "true"}
+            flags = {
+                "computed": computed == "true",
+                "optional": optional == "true",
+                "required": required == "true",
+            }
             is_block, hcl_type, storage = hcl.get(name, (False, "", ""))
             if is_block:
                 block_types[name] = self._nested_block(name, new_cls, hcl_type, storage, flags)
@@ -119,7 +123,11 @@ class _Module:
             if not (attr.get("required") or attr.get("optional") or attr.get("computed")):
                 attr["computed"] = True
             attributes[name] = attr
-        for name, (is_block, hcl_type, storage) in hcl.items():  # arguments without a getter (provider structs)
+        for name, (
+            is_block,
+            hcl_type,
+            storage,
+        ) in hcl.items():  # arguments without a getter (provider structs)
             if name in attributes or name in block_types:
                 continue
             if is_block:
@@ -131,7 +139,9 @@ class _Module:
             out["block_types"] = block_types
         return out
 
-    def _nested_block(self, name: str, new_cls: str, hcl_type: str, storage: str, flags: dict[str, bool]) -> Json:
+    def _nested_block(
+        self, name: str, new_cls: str, hcl_type: str, storage: str, flags: dict[str, bool]
+    ) -> Json:
         struct = _struct_of(new_cls or storage)
         element = struct + "OutputReference"
         if element in self.classes:
@@ -187,7 +197,10 @@ class _Module:
         block = self.block(class_name, {})
         types: Json = {name: a["type"] for name, a in block["attributes"].items()}
         for name, nested in block.get("block_types", {}).items():
-            types[name] = ["list", ["object", {k: a["type"] for k, a in nested["block"]["attributes"].items()}]]
+            types[name] = [
+                "list",
+                ["object", {k: a["type"] for k, a in nested["block"]["attributes"].items()}],
+            ]
         return types
 
 

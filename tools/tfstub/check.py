@@ -32,9 +32,12 @@ class CheckFailed(Exception):
     """A terraform command failed; ``str()`` is its command line and output."""
 
 
-def environment(build: Path = BUILD) -> dict[str, str]:
-    """The environment for terraform: the mirror-only CLI config, no checkpoint calls, no prompts."""
+def environment(build: Path = BUILD, config_dir: Path | None = None) -> dict[str, str]:
+    """The environment for terraform: the mirror-only CLI config, no checkpoint calls, no prompts;
+    with ``config_dir``, the stand-ins serve only the types declared there (see tools.tfstub.provider)."""
     env = dict(os.environ)
+    if config_dir is not None:
+        env["TFSTUB_CONFIG_DIR"] = str(config_dir)
     env.update(
         TF_CLI_CONFIG_FILE=str(build / "terraformrc"),
         CHECKPOINT_DISABLE="1",
@@ -45,10 +48,16 @@ def environment(build: Path = BUILD) -> dict[str, str]:
     return env
 
 
-def terraform(args: Sequence[str], cwd: Path, build: Path = BUILD) -> str:
+def terraform(args: Sequence[str], cwd: Path, build: Path = BUILD, config_dir: Path | None = None) -> str:
     """Run ``terraform ARGS`` in ``cwd``; return its output, raise :class:`CheckFailed` if it fails."""
     result = subprocess.run(  # noqa: S603 - fixed program, arguments from this module
-        ["terraform", *args], cwd=cwd, env=environment(build), capture_output=True, text=True, check=False
+        # terraform from PATH, as the user runs it
+        ["terraform", *args],  # noqa: S607
+        cwd=cwd,
+        env=environment(build, config_dir),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -67,7 +76,9 @@ def copy_infra(infra: Path, work: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(
-        infra, target, ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", ".terraform-build")
+        infra,
+        target,
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", ".terraform-build"),
     )
     return target
 
@@ -80,11 +91,11 @@ def check(infra: Path, work: Path, build: Path = BUILD, log: bool = True) -> Non
     for directory in stack_dirs(copy):
         name = directory.relative_to(copy.parent)
         terraform(["init", "-backend=false", "-input=false", "-no-color"], directory, build)
-        terraform(["validate", "-no-color"], directory, build)
+        terraform(["validate", "-no-color"], directory, build, copy)
         if log:
             print(f"infra-check: {name}: validate ok", flush=True)
         if any((directory / "tests").glob("*.tftest.hcl")):
-            out = terraform(["test", "-no-color"], directory, build)
+            out = terraform(["test", "-no-color"], directory, build, copy)
             if log:
                 print(f"infra-check: {name}: {out.strip().splitlines()[-1]}", flush=True)
     if log:

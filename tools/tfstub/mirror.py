@@ -42,8 +42,18 @@ def _wheel(wheels: Path, package: str, version: str) -> Path:
     found = sorted(wheels.glob(pattern))
     if not found:
         subprocess.run(  # noqa: S603 - fixed argument list, pinned package
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-             "--dest", str(wheels), f"{package}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--dest",
+                str(wheels),
+                f"{package}=={version}",
+            ],
             check=True,
         )
         found = sorted(wheels.glob(pattern))
@@ -58,8 +68,7 @@ def _platform() -> str:
 def _executable(path: Path, schema: Path, venv_python: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "#!/bin/sh\n"
-        f"PYTHONPATH='{REPO}' exec '{venv_python}' -m tools.tfstub.provider '{schema}'\n"
+        f"#!/bin/sh\nPYTHONPATH='{REPO}' exec '{venv_python}' -m tools.tfstub.provider '{schema}'\n"
     )
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
@@ -81,7 +90,12 @@ def build(build_dir: Path, venv_python: Path) -> dict[str, str]:
             stamp.write_text(wheel.name)
         provider_version = json.loads(schema_file.read_text())["provider_version"]
         binary = (
-            mirror / "registry.terraform.io" / "hashicorp" / name / provider_version / platform
+            mirror
+            / "registry.terraform.io"
+            / "hashicorp"
+            / name
+            / provider_version
+            / platform
             / f"terraform-provider-{name}_v{provider_version}"
         )
         _executable(binary, schema_file.resolve(), venv_python)

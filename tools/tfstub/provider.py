@@ -23,20 +23,21 @@ What it answers, and why that is enough for ``init``/``validate``/``terraform te
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import grpc
-from tf import runner
 from tf import provider as tf_provider
+from tf import runner
 from tf.gen import tfplugin_pb2 as pb
 from tf.gen import tfplugin_pb2_grpc as rpc
 from tf.types import Unknown
 from tf.utils import read_dynamic_value, to_dynamic_value
+
+from tools.tfstub.values import plan_block, prune, read_data, used_types
 
 Json = dict[str, Any]
 _NESTING = {
@@ -80,79 +81,11 @@ def _schema(entry: Json, skip: set[str] = frozenset()) -> pb.Schema:  # type: ig
     return pb.Schema(version=entry.get("version", 0), block=_schema_block(entry["block"], skip))
 
 
-# -- values --------------------------------------------------------------------------------------
-
-
-def plan_block(block: Json, config: Any, proposed: Any, prior: Any) -> Any:
-    """The planned object: ``proposed`` with unset computed attributes unknown when there is no prior."""
-    if not isinstance(proposed, dict):
-        return proposed
-    config = config if isinstance(config, dict) else {}
-    prior = prior if isinstance(prior, dict) else None
-    out = dict(proposed)
-    for name, attr in block.get("attributes", {}).items():
-        if attr.get("computed") and config.get(name) is None and prior is None:
-            out[name] = Unknown
-    for name, nested in block.get("block_types", {}).items():
-        out[name] = _plan_nested(nested, config.get(name), proposed.get(name), (prior or {}).get(name))
-    return out
-
-
-def _plan_nested(nested: Json, config: Any, proposed: Any, prior: Any) -> Any:
-    inner = nested["block"]
-    if proposed is None or proposed is Unknown:
-        return proposed
-    if nested["nesting_mode"] in ("single", "group"):
-        return plan_block(inner, config, proposed, prior)
-    if nested["nesting_mode"] == "map":
-        return {k: plan_block(inner, (config or {}).get(k), v, (prior or {}).get(k)) for k, v in proposed.items()}
-    configs = config if isinstance(config, list) else []
-    priors = prior if isinstance(prior, list) else []
-    return [
-        plan_block(inner, configs[i] if i < len(configs) else None, v, priors[i] if i < len(priors) else None)
-        for i, v in enumerate(proposed)
-    ]
-
-
-def plausible(name: str, cty: Any) -> Any:
-    """A value of type ``cty`` that reads like attribute ``name`` (numbers for *number, GUIDs for *_id)."""
-    if cty == "string":
-        if name.endswith("number"):
-            return str(int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10**12).rjust(12, "1")
-        if name.endswith("_id") or name == "id":
-            return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-        return f"stand-in-{name}"
-    if cty == "number":
-        return 0
-    if cty == "bool":
-        return False
-    if isinstance(cty, list) and cty[0] in ("list", "set"):
-        return []
-    if isinstance(cty, list) and cty[0] == "map":
-        return {}
-    return None
-
-
-def read_data(block: Json, config: Any) -> Any:
-    """``config`` with every null computed attribute given a plausible value."""
-    out = dict(config or {})
-    for name, attr in block.get("attributes", {}).items():
-        if attr.get("computed") and out.get(name) is None:
-            out[name] = plausible(name, attr["type"])
-    for name, nested in block.get("block_types", {}).items():
-        value = out.get(name)
-        if nested["nesting_mode"] in ("single", "group") and isinstance(value, dict):
-            out[name] = read_data(nested["block"], value)
-        elif isinstance(value, list):
-            out[name] = [read_data(nested["block"], v) for v in value]
-    return out
-
-
 def _error(summary: str, detail: str = "") -> pb.Diagnostic:
     return pb.Diagnostic(severity=pb.Diagnostic.ERROR, summary=summary, detail=detail)
 
 
-class StandInServicer(rpc.ProviderServicer):
+class StandInServicer(rpc.ProviderServicer):  # type: ignore[misc]
     """The tfplugin6 Provider service over one schema file."""
 
     def __init__(self, schema: Json) -> None:
@@ -202,17 +135,28 @@ class StandInServicer(rpc.ProviderServicer):
             read_dynamic_value(request.config),
             read_dynamic_value(request.proposed_new_state),
             read_dynamic_value(request.prior_state),
+            Unknown,
         )
-        return pb.PlanResourceChange.Response(planned_state=to_dynamic_value(planned), legacy_type_system=True)
+        return pb.PlanResourceChange.Response(
+            planned_state=to_dynamic_value(planned), legacy_type_system=True
+        )
 
     def ApplyResourceChange(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ApplyResourceChange.Response(
-            diagnostics=[_error("Stand-in provider", "This provider serves a schema for offline checks; it cannot apply.")]
+            diagnostics=[
+                _error(
+                    "Stand-in provider", "This provider serves a schema for offline checks; it cannot apply."
+                )
+            ]
         )
 
     def ImportResourceState(self, request: Any, context: grpc.ServicerContext) -> Any:
         return pb.ImportResourceState.Response(
-            diagnostics=[_error("Stand-in provider", "This provider serves a schema for offline checks; it cannot import.")]
+            diagnostics=[
+                _error(
+                    "Stand-in provider", "This provider serves a schema for offline checks; it cannot import."
+                )
+            ]
         )
 
     def ReadDataSource(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -238,13 +182,21 @@ class _Named:
 
 
 def main(argv: list[str]) -> int:
-    """Serve ``argv[0]`` (a schema JSON file named ``<provider>.json``) until Terraform stops the plugin."""
+    """Serve ``argv[0]`` (a schema JSON file named ``<provider>.json``) until Terraform stops the plugin.
+
+    With ``TFSTUB_CONFIG_DIR`` set, only the types its ``.tf`` files declare are served: Terraform
+    decodes every schema a provider returns on every run, and google's 1,846 types cost seconds each
+    time; a type outside the set is refused as unsupported, as the real provider refuses a misspelt one.
+    """
     path = Path(argv[0])
-    servicer = StandInServicer(json.loads(path.read_text()))
+    schema = json.loads(path.read_text())
+    if os.environ.get("TFSTUB_CONFIG_DIR"):
+        schema = prune(schema, used_types(Path(os.environ["TFSTUB_CONFIG_DIR"])))
+    servicer = StandInServicer(schema)
     # tf.runner builds tf.provider.ProviderServicer(provider); hand it ours instead, keeping its go-plugin
     # handshake, TLS and controller services.
-    tf_provider.ProviderServicer = lambda _provider: servicer  # type: ignore[assignment,misc]
-    runner.run_provider(_Named(path.stem), [sys.argv[0]])  # type: ignore[arg-type]
+    tf_provider.ProviderServicer = lambda _provider: servicer
+    runner.run_provider(_Named(path.stem), [sys.argv[0]])
     return 0
 
 

@@ -31,12 +31,15 @@ variable "plan_sku" {
 
 variable "maximum_instance_count" {
   type        = number
-  description = "Flex Consumption: the most instances the app scales out to (40-1000; https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-limits)."
+  description = "Flex Consumption: the most instances the app scales out to (1-1000)."
   default     = 100
 
+  # Scale-out instances (max) 1000 (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan);
+  # `az functionapp scale config set --maximum-instance-count 5` is the CLI's own example
+  # (https://learn.microsoft.com/cli/azure/functionapp/scale/config).
   validation {
-    condition     = var.maximum_instance_count >= 40 && var.maximum_instance_count <= 1000
-    error_message = "maximum_instance_count: 40 to 1000 for Flex Consumption."
+    condition     = var.maximum_instance_count >= 1 && var.maximum_instance_count <= 1000 && floor(var.maximum_instance_count) == var.maximum_instance_count
+    error_message = "maximum_instance_count: a whole number from 1 to 1000 (Flex Consumption scales out to at most 1000 instances)."
   }
 }
 

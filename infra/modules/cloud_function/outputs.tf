@@ -17,3 +17,8 @@ output "name" {
   description = "The function's name."
   value       = google_cloudfunctions2_function.this.name
 }
+
+output "invoker_members" {
+  description = "The members holding roles/run.invoker on the function's service."
+  value       = toset([for m in google_cloud_run_v2_service_iam_member.invoker : m.member])
+}
