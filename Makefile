@@ -10,7 +10,7 @@ UV     := $(BIN)/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test lint typecheck infra-check tfstub security pytest demo lab package import-times bench lock clean
+.PHONY: help setup azure-cli test lint typecheck infra-check tfstub security pytest demo lab package import-times bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -39,6 +39,16 @@ $(CHECKOV_VENV)/.installed: tools/requirements-checkov.txt | $(UV)
 	VIRTUAL_ENV=$(CHECKOV_VENV) $(UV) pip install --quiet -r tools/requirements-checkov.txt
 	touch $@
 
+# The Azure CLI for the interop tests: its own venv too (it pins its own azure-* and msal).
+AZURE_CLI_VENV := .venv-azure-cli
+
+$(AZURE_CLI_VENV)/.installed: tools/requirements-azure-cli.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(BIN)/python $(AZURE_CLI_VENV)
+	VIRTUAL_ENV=$(AZURE_CLI_VENV) $(UV) pip install --quiet -r tools/requirements-azure-cli.txt
+	touch $@
+
+azure-cli: $(AZURE_CLI_VENV)/.installed  ## the Azure CLI the interop tests drive (own venv, pinned)
+
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,7 +56,7 @@ lint: setup  ## ruff lint and format check
 typecheck: setup  ## mypy --strict
 	$(BIN)/mypy lab shared gcp_function azure_function tools bench tests
 
-pytest: setup  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
+pytest: setup $(AZURE_CLI_VENV)/.installed  ## the test suite only (PYTEST_ARGS="-m fidelity" to pick a group)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The stand-in Terraform providers (tools/tfstub): their own venv (the `tf` framework needs protobuf < 6),
@@ -104,8 +114,9 @@ lock: | $(UV)  ## re-pin requirements-dev.lock and both functions' requirements.
 	$(UV) pip compile --quiet --extra dev pyproject.toml -o requirements-dev.lock
 	$(UV) pip compile --quiet --no-header --python-version 3.11 tools/requirements-checkov.in | cat tools/requirements-checkov.header - > tools/requirements-checkov.txt
 	$(UV) pip compile --quiet --no-header --python-version 3.11 tools/requirements-tfstub.in | cat tools/requirements-tfstub.header - > tools/requirements-tfstub.txt
+	$(UV) pip compile --quiet --no-header --python-version 3.11 tools/requirements-azure-cli.in | cat tools/requirements-azure-cli.header - > tools/requirements-azure-cli.txt
 	$(FUNCTION_LOCK) --extra gcp-function | cat tools/requirements-header.txt - | sed 's/{function}/gcp_function/; s/{extra}/gcp-function/' > gcp_function/requirements.txt
 	$(FUNCTION_LOCK) --extra azure-function | cat tools/requirements-header.txt - | sed 's/{function}/azure_function/; s/{extra}/azure-function/' > azure_function/requirements.txt
 
 clean:  ## remove the venv, node_modules and build output
-	rm -rf $(VENV) $(CHECKOV_VENV) $(TFSTUB_VENV) node_modules build .setuptools-build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(TFSTUB_VENV) $(AZURE_CLI_VENV) node_modules build .setuptools-build .mypy_cache .ruff_cache

@@ -75,7 +75,7 @@ def _serve_and_load(
 ) -> tuple[float, float]:
     """Requests per second, and the server's CPU milliseconds per request."""
     port = processes.free_port()
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    server = processes.spawn(
         [sys.executable, "-m", "bench.serve", name, mode, f"--port={port}"],
         cwd=ROOT,
         env=env,

@@ -29,7 +29,7 @@ class LabProcess:
 
     def __enter__(self) -> LabProcess:
         command = [sys.executable, "-m", "lab", "--json", f"--latency-ms={self.latency_ms}"]
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self._process = processes.spawn(
             command,
             cwd=Path(__file__).resolve().parent.parent,
             stdout=subprocess.PIPE,

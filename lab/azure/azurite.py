@@ -64,26 +64,31 @@ class Azurite:
             "--skipApiVersionCheck",
             "--disableTelemetry",
         ]  # fmt: skip
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed command line, no shell
+        self._process = processes.spawn(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             cwd=self.workdir,  # Azurite writes its debug and extent files relative to here
-            start_new_session=True,
         )
         log.close()
         try:
             processes.wait_for_port(self._process, self.port, timeout_s)
         except processes.ProcessExited as exited:
-            raise RuntimeError(
-                f"Azurite exited with {exited.returncode}; see {self.workdir / 'azurite.log'}"
-            ) from None
+            # The lab removes its work directory when it stops: quote the log, don't name it.
+            raise RuntimeError(f"Azurite exited with {exited.returncode}:\n{self._log_tail()}") from None
         except TimeoutError:
             self.stop()
             raise RuntimeError(
-                f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s"
+                f"Azurite did not listen on 127.0.0.1:{self.port} within {timeout_s}s:\n{self._log_tail()}"
             ) from None
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.workdir / "azurite.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no output)"
+        return "\n".join(text.splitlines()[-lines:]) or "(no output)"
 
     def seed(self, containers: list[StorageContainer], storage_token: str, ca_file: Path) -> None:
         """Create the topology's containers and blobs, authenticated with a lab-minted storage token."""

@@ -27,6 +27,14 @@ READ_ROLES = {
 }
 WRITE_ROLES = {"Storage Blob Data Contributor", "Storage Blob Data Owner"}
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "te", "upgrade"}
+# The lab's HTTP server writes its own Server and Date; Azurite's would make a second copy.
+SERVER_WRITTEN = {"server", "date"}
+# OAuth needs x-ms-version 2017-11-09 or later; without it Azure Storage answers 403
+# AuthenticationFailed, "Authentication scheme Bearer is not supported in this version."
+# (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory,
+# the error as reported in github.com/microsoft/AzureStorageExplorer/issues/3586 and
+# github.com/microsoft/typespec/pull/7216).
+OAUTH_MIN_VERSION = "2017-11-09"
 
 
 def scope_covers(scope: str, account: str, container: str | None) -> bool:
@@ -67,8 +75,22 @@ def create(
             timeout=30,
         )
         body = upstream_response.raw.read(decode_content=False)
-        headers = [(k, v) for k, v in upstream_response.headers.items() if k.lower() not in HOP_BY_HOP]
-        return Response(body, status=upstream_response.status_code, headers=headers)
+        headers = [
+            (k, v)
+            for k, v in upstream_response.headers.items()
+            if k.lower() not in HOP_BY_HOP | SERVER_WRITTEN
+        ]
+        if body and "xml" in upstream_response.headers.get("Content-Type", ""):
+            # List operations name the service endpoint (EnumerationResults/@ServiceEndpoint,
+            # https://learn.microsoft.com/rest/api/storageservices/list-blobs#response-body):
+            # the address the client called, not Azurite's own port behind the gateway.
+            body = body.replace(upstream.encode(), request.host_url.rstrip("/").encode())
+        response = Response(body, status=upstream_response.status_code, headers=headers)
+        if request.method == "HEAD" and "Content-Length" in upstream_response.headers:
+            # HEAD carries the size of the body a GET would return (RFC 9110 section 9.3.2;
+            # Get Blob Properties: https://learn.microsoft.com/rest/api/storageservices/get-blob-properties).
+            response.headers["Content-Length"] = upstream_response.headers["Content-Length"]
+        return response
 
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
     service.route("/", "", methods=methods)(forward)
@@ -80,20 +102,20 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
     authorization = request.headers.get("Authorization", "")
     if not authorization.lower().startswith("bearer "):
         return None  # shared-key and anonymous requests: Azurite's own rules apply
+    if request.headers.get("x-ms-version", "") < OAUTH_MIN_VERSION:
+        return wire_errors.storage(
+            403,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the value of Authorization header is "
+            "formed correctly including the signature.",
+            detail="Authentication scheme Bearer is not supported in this version.",
+        )
     try:
         claims = keys.decode(authorization[7:].strip(), ENTRA)
     except InvalidToken:
-        return wire_errors.storage(
-            401,
-            "InvalidAuthenticationInfo",
-            "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
-        )
+        return _unauthenticated(topology, "")
     if float(claims.get("exp", 0)) <= controls.now():
-        return wire_errors.storage(
-            401,
-            "InvalidAuthenticationInfo",
-            "Server failed to authenticate the request. Lifetime validation failed. The token is expired.",
-        )
+        return _unauthenticated(topology, " Lifetime validation failed. The token is expired.")
     segments = [s for s in path.split("/") if s]
     account = segments[0] if segments else ""
     container = segments[1] if len(segments) > 1 else None
@@ -110,4 +132,23 @@ def _authorize(keys: Keys, controls: Controls, topology: Topology, path: str) ->
         403,
         "AuthorizationPermissionMismatch",
         "This request is not authorized to perform this operation using this permission.",
+    )
+
+
+def _unauthenticated(topology: Topology, detail: str) -> Response:
+    """401 InvalidAuthenticationInfo with the bearer challenge Azure Storage sends, naming the
+    tenant's authority and the storage resource
+    (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory,
+    "Bearer challenge"; azure-core's storage challenge policy reads it)."""
+    tenant = topology.tenants[0].tenant_id if topology.tenants else "common"
+    challenge = (
+        f"Bearer authorization_uri=https://login.microsoftonline.com/{tenant}/oauth2/authorize "
+        "resource_id=https://storage.azure.com"
+    )
+    return wire_errors.storage(
+        401,
+        "InvalidAuthenticationInfo",
+        "Server failed to authenticate the request. Please refer to the information in the "
+        f"www-authenticate header.{detail}",
+        headers={"WWW-Authenticate": challenge},
     )

@@ -32,6 +32,15 @@ FIC_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-fede
 FIRST_PARTY = {
     "https://storage.azure.com": ("e406a681-f3d4-42a8-90b6-c2b029497af1", 1),
 }
+# Azure Resource Manager (the "Windows Azure Service Management API" app, in every tenant):
+# `az login` asks for https://management.core.windows.net//.default first
+# (https://learn.microsoft.com/troubleshoot/azure/entra/entra-id/governance/verify-first-party-apps-sign-in).
+FIRST_PARTY.update(
+    {
+        "https://management.core.windows.net": ("797f4846-ba00-4fd7-ba43-dac1f8f63013", 1),
+        "https://management.azure.com": ("797f4846-ba00-4fd7-ba43-dac1f8f63013", 1),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +176,40 @@ def create_login(entra: Entra) -> Service:
     def token(tenant: str) -> Response:
         return _token(entra, tenant, request.form)
 
+    @service.route("/<tenant>/oauth2/token", "token_v1", methods=["POST"])
+    def token_v1(tenant: str) -> Response:
+        return _token_v1(entra, tenant, request.form)
+
     return service
+
+
+def _token_v1(entra: Entra, tenant_id: str, form: Any) -> Response:
+    """The v1.0 token endpoint: ``resource=`` instead of ``scope=``, and an answer whose times are
+    strings, with ``expires_on``, ``not_before`` and ``resource``
+    (https://learn.microsoft.com/previous-versions/azure/active-directory/azuread-dev/v1-oauth2-client-creds-grant-flow)."""
+    resource = form.get("resource", "")
+    if not resource:
+        return wire_errors.entra(
+            "invalid_request", 900144, "The request body must contain the following parameter: 'resource'."
+        )
+    as_v2 = {key: form.get(key) for key in form}
+    as_v2["scope"] = f"{resource.rstrip('/')}/.default"
+    answer = _token(entra, tenant_id, as_v2)
+    if answer.status_code != 200:
+        return answer
+    issued = answer.get_json()
+    now = int(entra.controls.now())
+    return jsonify(
+        {
+            "token_type": "Bearer",
+            "expires_in": str(issued["expires_in"]),
+            "ext_expires_in": str(issued["ext_expires_in"]),
+            "expires_on": str(now + int(issued["expires_in"])),
+            "not_before": str(now),
+            "resource": resource,
+            "access_token": issued["access_token"],
+        }
+    )
 
 
 def _token(entra: Entra, tenant_id: str, form: Any) -> Response:

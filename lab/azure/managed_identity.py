@@ -40,7 +40,9 @@ def create(entra: Entra) -> Service:
             }
         )
 
-    @service.route("/metadata/identity/oauth2/token", "imds")
+    # msal-node asks for the token path with a trailing slash (.../oauth2/token/, built in
+    # @azure/msal-node ManagedIdentitySources/Imds); the real IMDS answers both.
+    @service.route("/metadata/identity/oauth2/token", "imds", strict_slashes=False)
     def imds() -> Response:
         if request.headers.get("Metadata", "").lower() != "true":
             return wire_errors.azure_msi(400, "Required metadata header not specified")

@@ -14,9 +14,9 @@ from typing import Any
 
 import trustme
 
-from lab.azure import aks, blob_gateway, entra, managed_identity
+from lab.azure import aks, arm, blob_gateway, entra, managed_identity
 from lab.azure.azurite import Azurite
-from lab.core import admin, topology
+from lab.core import admin, processes, topology
 from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
@@ -95,10 +95,14 @@ class Lab:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Lab:
+        """Start every service once (a second call raises); on any failure, stop what started."""
+        if self.services or self._admin is not None:
+            raise RuntimeError("the lab is already started")
         tls = self._make_tls()
         source: Callable[[], Topology] = self.topology_now
         https = {
             "entra": entra.create_login(self.entra),
+            "azure.arm": arm.create(self.controls, self.keys, source),
             "gcp.accounts": metadata.create_accounts(self.controls, self.keys),
             "gcp.sts": sts.create(self.controls, self.keys, source),
             "gcp.iam": iam.create(self.controls, self.keys, source),
@@ -159,17 +163,18 @@ class Lab:
 
     def stop(self) -> None:
         """Stop every server and Azurite; remove the work directory if the lab made it."""
-        self.controls.stopping.set()
-        servers = [*self.services.values(), *([self._admin] if self._admin else [])]
-        stoppers = [threading.Thread(target=service.stop) for service in servers]
-        for stopper in stoppers:  # in parallel: each shutdown waits out a poll interval
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join()
-        if self.azurite is not None:
-            self.azurite.stop()
-        if self._own_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        with processes.uninterrupted():  # a second Ctrl-C must not leave Azurite behind
+            self.controls.stopping.set()
+            servers = [*self.services.values(), *([self._admin] if self._admin else [])]
+            stoppers = [threading.Thread(target=service.stop) for service in servers]
+            for stopper in stoppers:  # in parallel: each waits for its in-flight requests
+                stopper.start()
+            if self.azurite is not None:
+                self.azurite.stop()
+            for stopper in stoppers:
+                stopper.join()
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Lab:
         return self.start()
@@ -271,6 +276,7 @@ class Lab:
             "LAB_BIGQUERY_URL": self.url("gcp.bigquery"),
             "LAB_GOOGLE_ACCOUNTS_URL": self.url("gcp.accounts"),
             "LAB_ENTRA_URL": self.url("entra"),
+            "LAB_ARM_URL": self.url("azure.arm"),
             "LAB_GOOGLE_OAUTH2_URL": self.url("gcp.oauth2"),
         }
         if "azure.blob" in self.services:

@@ -1,5 +1,9 @@
 """One emulated endpoint: a Flask app on its own loopback port, where every request is a hop.
 
+Served by cheroot, a threaded HTTP/1.1 server that keeps connections alive as the real services
+do (RFC 9112 section 9.3): werkzeug's development server answers ``Connection: close`` to every
+request, which hid connection reuse from the SDKs and the benchmarks.
+
 Before a route runs, the request is counted against its hop and the fault plan is applied:
 added latency, then ``ok`` or a scripted failure (429/500/503 in the service's own error
 shape, a TCP reset, or a hang that holds the connection past the client's timeout).
@@ -8,6 +12,7 @@ shape, a TCP reset, or a hang that holds the connection past the client's timeou
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 import struct
@@ -16,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 from flask import Flask, Response, g, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lab.core import trace
 from lab.core.controls import Controls
@@ -25,22 +31,41 @@ from lab.core.controls import Controls
 FaultResponder = Callable[[int, str], Response]
 
 logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+SOCKET = "lab.socket"  # the connection's socket in the WSGI environ, for the reset fault
+WORKER_THREADS = 128  # requests served at once per service: hang faults each hold one for seconds
+IDLE_TIMEOUT_S = 30  # how long an idle kept-alive connection stays open
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log; a connection the lab dropped on purpose is not an error."""
+class _ContextAdapter(BuiltinSSLAdapter):
+    """cheroot's TLS adapter around the lab's own SSLContext (cheroot's loads files)."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.certificate = self.private_key = self.certificate_chain = None
+        self.ciphers = self.private_key_password = None
+        self._server_env: dict[str, Any] = {}
+        self.context = context
+
+
+class _Gateway(wsgi.Gateway_10):
+    """The WSGI gateway, plus the connection's socket (a reset fault aborts it)."""
+
+    def get_environ(self) -> Any:
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        environ[SOCKET] = self.req.conn.socket
+        return environ
+
+
+class _Server(wsgi.Server):
+    """No error log: a connection the lab (or a client) dropped on purpose is not an error."""
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(
+            ("127.0.0.1", 0), app, numthreads=WORKER_THREADS, timeout=IDLE_TIMEOUT_S, shutdown_timeout=5
+        )
+        self.gateway = _Gateway
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
         return
-
-    def log_error(self, format: str, *args: Any) -> None:
-        return
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (ConnectionError, OSError, ssl.SSLError):
-            return
 
 
 class _Dropped(Exception):
@@ -63,7 +88,9 @@ class Service:
         self.app.register_error_handler(_Dropped, lambda _exc: Response(status=499))
         self.app.register_error_handler(404, self._not_found)
         self.app.register_error_handler(405, self._not_found)
-        self._server: BaseWSGIServer | None = None
+        self._server: _Server | None = None
+        self._on_stop: list[Callable[[], None]] = []
+        self._tls = False
         self._thread: threading.Thread | None = None
 
     def route(
@@ -112,40 +139,52 @@ class Service:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, tls: ssl.SSLContext | None) -> None:
-        self._server = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, ssl_context=tls, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"lab-{self.name}", daemon=True
-        )
+        server = _Server(self.app)
+        if tls is not None:
+            server.ssl_adapter = _ContextAdapter(tls)
+            self._tls = True
+        server.prepare()  # binds and listens: the port is known from here on
+        self._server = server
+        self._thread = threading.Thread(target=server.serve, name=f"lab-{self.name}", daemon=True)
         self._thread.start()
 
     @property
     def port(self) -> int:
         assert self._server is not None, "service not started"
-        return int(self._server.server_port)
+        return int(self._server.bind_addr[1])
 
     @property
     def url(self) -> str:
         assert self._server is not None, "service not started"
-        scheme = "https" if self._server.ssl_context else "http"
+        scheme = "https" if self._tls else "http"
         return f"{scheme}://127.0.0.1:{self.port}"
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the server has stopped (release what the routes held)."""
+        self._on_stop.append(callback)
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()  # closes the listener and every kept-alive connection
         if self._thread is not None:
             self._thread.join(timeout=5)
+        while self._on_stop:
+            self._on_stop.pop()()
 
 
 def _reset_connection() -> None:
-    """Abort the current connection with a TCP RST (SO_LINGER 0), as a crashed peer would."""
-    sock = request.environ.get("werkzeug.socket")
+    """Abort the current connection with a TCP RST, as a crashed peer would.
+
+    SO_LINGER 0, then the connection's descriptor is pointed at a fresh unconnected socket
+    (``dup2``): the connection's last reference goes, the kernel sends RST, and the server's
+    later writes and its close fail harmlessly (ENOTCONN) on a descriptor that stays valid.
+    """
+    sock = request.environ.get(SOCKET)
     if sock is None:
         return
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        socket.close(sock.detach())
+        with socket.socket() as placeholder:
+            os.dup2(placeholder.fileno(), sock.fileno())
     except OSError:
         pass

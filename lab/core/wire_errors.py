@@ -97,13 +97,16 @@ def storage_fault(status: int, message: str) -> Response:
     return storage(status, "InternalError", f"The server encountered an internal error. ({message})")
 
 
-def storage(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    """Azure Storage's XML error, with ``x-ms-error-code``."""
+def storage(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, *, detail: str = ""
+) -> Response:
+    """Azure Storage's XML error, with ``x-ms-error-code`` (and ``AuthenticationErrorDetail``)."""
     request_id = str(uuid.uuid4())
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+    extra = f"<AuthenticationErrorDetail>{detail}</AuthenticationErrorDetail>" if detail else ""
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
-        f"<Error><Code>{code}</Code><Message>{message}\nRequestId:{request_id}\nTime:{stamp}</Message></Error>"
+        f"<Error><Code>{code}</Code><Message>{message}\nRequestId:{request_id}\nTime:{stamp}</Message>{extra}</Error>"
     )
     return Response(
         body,

@@ -70,6 +70,19 @@ def create_metadata(controls: Controls, keys: Keys, topology: Callable[[], Topol
     def universe() -> Response:
         return _text("googleapis.com")
 
+    # Directories end in "/" and list their entries, one a line
+    # (https://cloud.google.com/compute/docs/metadata/querying-metadata). Node's gcp-metadata
+    # detects the server with GET /computeMetadata/v1/instance, without the slash, and needs a
+    # 2xx answer (github.com/googleapis/gcp-metadata src/index.ts, isAvailable()).
+    @service.route("/computeMetadata/v1/instance", "instance", strict_slashes=False)
+    def instance() -> Response:
+        return _text("service-accounts/\n")
+
+    @service.route("/computeMetadata/v1/instance/service-accounts/", "service_accounts")
+    def service_accounts() -> Response:
+        sa = account("default")
+        return _text(f"default/\n{sa.email}/\n" if sa else "")
+
     @service.route("/computeMetadata/v1/instance/service-accounts/<name>/", "service_account")
     def service_account_info(name: str) -> Response:
         sa = account(name)

@@ -62,8 +62,8 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
 
     @service.route("/v1/token", "token", methods=["POST"])
     def token() -> Response:
-        form = request.form if request.form else (request.get_json(silent=True) or {})
         try:
+            form = _request_fields()
             access_token, lifetime = _exchange(controls, keys, topology(), form)
         except Rejected as exc:
             return wire_errors.oauth(exc.error, exc.description)
@@ -77,6 +77,34 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
         )
 
     return service
+
+
+# The REST reference's JSON body names its fields in lowerCamelCase (grantType, subjectToken, ...:
+# https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token); a proto3 JSON parser
+# also accepts the proto field names (https://protobuf.dev/programming-guides/json/), and the
+# OAuth 2.0 form body (RFC 8693 section 2.1) uses those snake_case names.
+_JSON_FIELDS = {
+    "grantType": "grant_type",
+    "requestedTokenType": "requested_token_type",
+    "subjectToken": "subject_token",
+    "subjectTokenType": "subject_token_type",
+}
+
+
+def _request_fields() -> dict[str, Any]:
+    """The exchange's fields from a form body (RFC 8693) or a JSON body (the REST reference)."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return request.form.to_dict()
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise Rejected("invalid_request", "The request body is not a JSON object.")
+        return {_JSON_FIELDS.get(str(key)) or str(key): value for key, value in body.items()}
+    raise Rejected(
+        "invalid_request",
+        f"Unsupported Content-Type {request.mimetype or '(none)'!r}: send "
+        "application/x-www-form-urlencoded (RFC 8693) or application/json.",
+    )
 
 
 def _exchange(controls: Controls, keys: Keys, topology: Topology, form: Any) -> tuple[str, int]:

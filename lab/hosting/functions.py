@@ -139,7 +139,7 @@ class FunctionProcess:
         return cls(command, env, cwd=app_dir, port=port, path=FUNCTION_APP_ROUTE)
 
     def start(self) -> FunctionProcess:
-        self._process = subprocess.Popen(  # noqa: S603 - our own command line, no shell
+        self._process = processes.spawn(
             self.command,
             cwd=self.cwd,
             env=self.env,

@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from lab.core import processes
 from lab.core.runtime import Lab
 from lab.core.trace import ServedHop
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
@@ -27,6 +28,7 @@ DELIBERATE_MISTAKE = next(case for case in MISCONFIGURATIONS if case.key == "fic
 
 
 def main() -> int:
+    processes.exit_on_sigterm()  # SIGTERM unwinds like Ctrl-C: the functions and the lab are stopped
     started = time.monotonic()
     with Lab() as lab:
         print(
@@ -49,8 +51,9 @@ def main() -> int:
             query_bigquery(lab, bigquery_app, key)
             show_misconfiguration(lab, misconfigured)
         finally:
-            for function in functions:
-                function.stop()
+            with processes.uninterrupted():
+                for function in functions:
+                    function.stop()
     print(f"\nDone in {time.monotonic() - started:.1f} s; the functions, the lab and Azurite are stopped.")
     return 0
 

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from typing import Any, TextIO
 
 from shared.errors import FederationError
@@ -104,8 +105,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _executable_source(args: argparse.Namespace, out: TextIO) -> int:
+    """Nothing but the response may reach stdout or stderr: Node's google-auth-library parses both
+    together as the response (pluggable-auth-handler.js appends stderr to the output)."""
     from shared.tools import executable
 
+    warnings.simplefilter("ignore")
     try:
         settings = executable.settings_for_executable(
             os.environ, azure_audience=args.azure_audience, azure_client_id=args.azure_client_id

@@ -16,7 +16,7 @@ from lab.core.controls import Controls
 from lab.core.keys import Keys
 from lab.core.service import Service
 from lab.core.topology import Topology
-from lab.gcp.bigquery.rows import Warehouse
+from lab.gcp.bigquery.rows import Warehouse, estimate_bytes
 from lab.gcp.bigquery.sql import Plan, compile_query
 from lab.gcp.bigquery.wire import BigQueryError, Job, job_etag, job_fields, job_reference, results_page
 from lab.gcp.iam_policy import Identity, Unauthenticated, identity_from_header, is_member
@@ -65,6 +65,7 @@ def create(controls: Controls, keys: Keys, topology: Callable[[], Topology]) -> 
     service.route(f"{base}/jobs/<job_id>/cancel", "jobs.cancel", methods=["POST"])(api.cancel)
     service.route(f"{base}/queries/<job_id>", "jobs.getQueryResults", methods=["GET"])(api.get_query_results)
     service.route(f"{base}/queries", "jobs.query", methods=["POST"])(api.query)
+    service.on_stop(api.close)  # DuckDB closes with the service
     return service
 
 
@@ -74,6 +75,11 @@ class _BigQuery:
         self._warehouse = Warehouse(topology)
         self._jobs: dict[tuple[str, str], Job] = {}
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._warehouse.close()
+        with self._lock:
+            self._jobs.clear()
 
     # -- routes ---------------------------------------------------------------------------
     def insert(self, project: str) -> dict[str, Any]:
@@ -94,8 +100,14 @@ class _BigQuery:
     def query(self, project: str) -> dict[str, Any]:
         body = _body()
         names = ("query", "useLegacySql", "queryParameters", "parameterMode", "defaultDataset")
-        configuration = {"query": {k: copy.deepcopy(body[k]) for k in names if k in body}}
+        configuration: dict[str, Any] = {"query": {k: copy.deepcopy(body[k]) for k in names if k in body}}
+        if body.get("dryRun"):
+            configuration["dryRun"] = True
         job = self._run(project, None, body.get("location"), configuration, store_error=False)
+        if body.get("dryRun"):
+            # A dry run answers the schema and the bytes estimate, and no rows
+            # (https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query#request-body).
+            return {"kind": "bigquery#queryResponse", "schema": {"fields": job.fields}, **job_fields(job)}
         try:
             max_results = None if body.get("maxResults") is None else int(body["maxResults"])
         except (TypeError, ValueError) as exc:
@@ -151,6 +163,8 @@ class _BigQuery:
         configuration["jobType"] = "QUERY"
         now_ms = int(self._controls.now() * 1000)
         job = Job(project, job_id, location or LOCATION, identity.principal, configuration, now_ms)
+        if configuration.get("dryRun"):
+            return self._dry_run(identity, topology, job)
         with self._lock:
             if (project, job_id) in self._jobs:
                 raise BigQueryError(409, "duplicate", f"Already Exists: Job {job.name}")
@@ -167,6 +181,18 @@ class _BigQuery:
                 raise
         finally:
             job.ended_ms = max(now_ms, int(self._controls.now() * 1000))
+        return job
+
+    def _dry_run(self, identity: Identity, topology: Topology, job: Job) -> Job:
+        """Validate and estimate, run nothing and keep no job: a dry run "returns statistics
+        about the job such as how many bytes would be processed"; an invalid query fails the
+        call (https://cloud.google.com/bigquery/docs/reference/rest/v2/Job#JobConfiguration,
+        https://cloud.google.com/bigquery/docs/running-queries#dry-run)."""
+        plan = compile_query(job.configuration["query"], job.project)
+        self._authorize_tables(identity, topology, plan, job.location)
+        job.fields = self._warehouse.describe(plan)
+        job.bytes_processed = estimate_bytes(topology, plan, job.configuration["query"].get("query", ""))
+        job.ended_ms = job.created_ms
         return job
 
     def _authorize_tables(self, identity: Identity, topology: Topology, plan: Plan, location: str) -> None:
@@ -245,7 +271,12 @@ class _BigQuery:
             if job.error.reason == "invalidQuery":
                 detail["location"] = "query"
             status.update(errorResult=detail, errors=[detail])
-        query_stats: dict[str, Any] = {"totalBytesProcessed": "0", "totalBytesBilled": "0", "cacheHit": False}
+        processed = str(job.bytes_processed)
+        query_stats: dict[str, Any] = {
+            "totalBytesProcessed": processed,
+            "totalBytesBilled": "0",
+            "cacheHit": False,
+        }
         if job.error is None:
             query_stats.update(statementType="SELECT", schema={"fields": job.fields})
         return {
@@ -265,7 +296,7 @@ class _BigQuery:
                 "creationTime": str(job.created_ms),
                 "startTime": str(job.created_ms),
                 "endTime": str(job.ended_ms),
-                "totalBytesProcessed": "0",
+                "totalBytesProcessed": processed,
                 "query": query_stats,
             },
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,25 @@ class Warehouse:
         self._loaded: Topology | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._connection()
+
+    def close(self) -> None:
+        """Close DuckDB: native objects alive at interpreter exit make nanobind print a
+        "leaked" report on every stop."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+            self._con, self._loaded = None, None
+
+    def describe(self, plan: Plan) -> list[dict[str, Any]]:
+        """The result's schema without running the query (DuckDB binds it, fetches nothing)."""
+        with self._lock:
+            try:
+                relation = self._connection().sql(plan.sql, params=plan.params or None)
+                if relation is None:
+                    raise BigQueryError(400, "invalidQuery", "The query returns no result set.")
+                return [schema_field(n, t) for n, t in zip(relation.columns, relation.types, strict=True)]
+            except duckdb.Error as exc:
+                raise BigQueryError(400, "invalidQuery", str(exc)) from exc
 
     def run(self, plan: Plan) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
         """Run a compiled query: BigQuery schema fields and the rows as Python values."""
@@ -66,3 +86,45 @@ class Warehouse:
         con.execute("SET lock_configuration = true")
         self._con, self._loaded = con, topology
         return con
+
+
+# Logical sizes BigQuery bills by (https://cloud.google.com/bigquery/docs/storage_overview#data_type_sizes).
+_FIXED_SIZES = {
+    "INTEGER": 8,
+    "INT64": 8,
+    "FLOAT": 8,
+    "FLOAT64": 8,
+    "BOOLEAN": 1,
+    "BOOL": 1,
+    "DATE": 8,
+    "TIMESTAMP": 8,
+}
+
+
+def estimate_bytes(topology: Topology, plan: Plan, sql: str) -> int:
+    """Bytes a query reads: every column it names (all of them for ``*``) of every table it reads,
+    in BigQuery's logical sizes (STRING: 2 + UTF-8 length). An estimate, as BigQuery's is."""
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+    everything = "*" in sql
+    total = 0
+    for project, dataset, table_id in plan.tables:
+        tables = next(
+            (
+                d.tables
+                for d in topology.bigquery_datasets
+                if d.project_id == project and d.dataset_id == dataset
+            ),
+            (),
+        )
+        table = next((t for t in tables if t.table_id == table_id), None)
+        if table is None:
+            continue
+        for index, (name, kind) in enumerate(table.schema):
+            if not everything and name.lower() not in words:
+                continue
+            for row in table.rows:
+                if row[index] is None:
+                    continue
+                size = _FIXED_SIZES.get(kind.upper())
+                total += size if size is not None else 2 + len(str(row[index]).encode())
+    return total

@@ -67,6 +67,7 @@ class Job:
     fields: list[dict[str, Any]] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     error: BigQueryError | None = None
+    bytes_processed: int = 0
 
     @property
     def name(self) -> str:
@@ -139,7 +140,7 @@ def results_page(
 def job_fields(job: Job) -> dict[str, Any]:
     return {
         "jobReference": job_reference(job),
-        "totalBytesProcessed": "0",
+        "totalBytesProcessed": str(job.bytes_processed),
         "jobComplete": True,
         "cacheHit": False,
         "creationTime": str(job.created_ms),

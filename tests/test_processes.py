@@ -1,0 +1,170 @@
+"""Nothing left behind: every exit path of ``python -m lab`` and ``make demo`` stops every process
+they started.
+
+The test process makes itself a child subreaper (Linux ``prctl(PR_SET_CHILD_SUBREAPER)``,
+https://man7.org/linux/man-pages/man2/prctl.2.html): a process orphaned by anything these tests
+start is re-parented to the test process instead of init, so a leftover shows up as a new live
+child here. Signals are sent to the subject's process group, as a terminal sends Ctrl-C to its
+foreground group.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.core import processes
+
+pytestmark = pytest.mark.lab
+ROOT = Path(__file__).resolve().parent.parent
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture(scope="module", autouse=True)
+def subreaper() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+
+
+def _children(parent: int) -> dict[int, str]:
+    """Live (not zombie) children of ``parent``: pid -> command line."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            found[int(entry)] = command
+    return found
+
+
+@pytest.fixture
+def nothing_left_behind() -> Iterator[None]:
+    """Fail if a process orphaned during the test is still alive a moment after it."""
+    before = set(_children(os.getpid()))
+    yield
+    deadline = time.monotonic() + 10
+    while True:
+        left = {pid: cmd for pid, cmd in _children(os.getpid()).items() if pid not in before}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for pid in left:  # don't leave them to the next test either
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    assert not left, f"left behind: {sorted(left.values())}"
+
+
+def _env() -> dict[str, str]:
+    """The developer's environment, not the test session's lab settings."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
+
+
+def _lab_process() -> subprocess.Popen[str]:
+    process: subprocess.Popen[str] = processes.spawn(
+        [sys.executable, "-m", "lab", "--json"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process
+
+
+def _finish(process: subprocess.Popen[str], timeout_s: float = 60) -> tuple[str, str]:
+    try:
+        return process.communicate(timeout=timeout_s)
+    finally:
+        processes.stop(process)
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_python_m_lab_starts_once_and_stops_everything(signum: int) -> None:
+    """One Azurite, not two (``with lab.start():`` used to start the lab a second time), and
+    after Ctrl-C or SIGTERM no process and no listening port is left."""
+    process = _lab_process()
+    assert process.stdout is not None
+    ready = json.loads(process.stdout.readline())
+    children = _children(process.pid)
+    assert len(children) == 1 and "azurite-blob" in next(iter(children.values())), children
+    os.killpg(process.pid, signum)
+    _, stderr = _finish(process)
+    assert process.returncode == 0, stderr
+    assert "nanobind" not in stderr, "DuckDB objects outlived the lab"
+    for url in ready["endpoints"].values():
+        port = int(url.rsplit(":", 1)[1])
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_python_m_lab_ctrl_c_while_starting() -> None:
+    """Ctrl-C while Azurite is starting (the lab has a child, and has not said it is ready)."""
+    process = _lab_process()
+    deadline = time.monotonic() + 30
+    while not _children(process.pid) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGINT)
+    _finish(process)
+    assert process.returncode is not None
+
+
+def _demo(*, make: bool) -> subprocess.Popen[str]:
+    command = (
+        [shutil.which("make") or "make", "--no-print-directory", "demo"]
+        if make
+        else [sys.executable, "-m", "lab.scenarios.demo"]
+    )
+    process: subprocess.Popen[str] = processes.spawn(
+        command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    return process
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_make_demo_runs_to_the_end_and_stops_everything() -> None:
+    process = _demo(make=True)
+    output, _ = _finish(process, timeout_s=180)
+    assert process.returncode == 0, output[-3000:]
+    assert "the functions, the lab and Azurite are stopped" in output
+
+
+@pytest.mark.e2e
+@pytest.mark.usefixtures("nothing_left_behind")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_demo_interrupted_during_the_http_calls_stops_everything(signum: int) -> None:
+    """Ctrl-C (or SIGTERM) once the three functions serve, during the calls: the functions'
+    hosts (gunicorn and its worker included), the lab and Azurite all stop."""
+    process = _demo(make=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Functions serving"):
+            break
+    else:
+        pytest.fail(f"the demo never served its functions (exit {process.wait()})")
+    time.sleep(0.3)  # into the first call
+    os.killpg(process.pid, signum)
+    _finish(process, timeout_s=60)
+    assert process.returncode != 0  # interrupted, not finished
