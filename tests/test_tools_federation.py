@@ -318,3 +318,38 @@ def test_the_audience_follows_the_azure_cloud(authority: str, audience: str) -> 
     assert token_file.default_audience(settings, env) == audience
     explicit = {**env, "GOOGLE_ID_TOKEN_AUDIENCE": "api://custom"}
     assert token_file.default_audience(token_file.id_token_settings(explicit), explicit) == "api://custom"
+
+
+@pytest.mark.e2e
+def test_the_foreground_keeper_stops_cleanly_on_sigterm(lab: Lab, tmp_path: Path) -> None:
+    import signal
+
+    path = tmp_path / "token"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared", "token-file", str(path)],
+        env={**_google_env(lab)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 30
+        while not path.exists() and time.time() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert path.exists(), process.stderr.read() if process.poll() is not None else "no file yet"
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert "renewed" in stdout and path.read_text() not in stdout
+
+
+def test_renewal_leaves_more_than_azure_identitys_re_read_interval() -> None:
+    """azure-identity re-reads AZURE_FEDERATED_TOKEN_FILE only after 600 s (TokenFileMixin): a one-hour
+    token is renewed 900 s before it expires, a short one half-way."""
+    keeper = token_file.TokenFileKeeper("/nonexistent", token_file.id_token_settings({}), "aud")
+    assert keeper.renew_at(expires_at=4600, issued_at=1000) == 4600 - 900
+    assert keeper.renew_at(expires_at=1010, issued_at=1000) == 1005
