@@ -26,11 +26,12 @@ def cloud_function(static: bool, port: int) -> Any:
     from shared.azure_credential import StaticTokenCredential
     from shared.google_to_azure import GoogleFederatedCredential
 
+    # The token first: once the function's module is loaded, its logs go to stdout, where only "ready" may be.
+    token = GoogleFederatedCredential().get_token(STORAGE_SCOPE) if static else None
     app = functions_framework.create_app(  # type: ignore[no-untyped-call]
         target="list_blobs", source=str(ROOT / "gcp_function" / "main.py")
     )
-    if static:
-        token = GoogleFederatedCredential().get_token(STORAGE_SCOPE)
+    if token is not None:
         # functions-framework loaded the source as module "main": build its client with the static token.
         sys.modules["main"].blob_service(credential=StaticTokenCredential(token.token, token.expires_on))
     return make_server("127.0.0.1", port, app, threaded=True)
@@ -43,13 +44,15 @@ def function_app(static: bool, port: int) -> Any:
     from lab.hosting import functions_host
     from shared.azure_to_google import google_credentials
 
-    app_dir = ROOT / "azure_function"
-    routes = functions_host.load_routes(app_dir)  # loads the app as module "function_app"
-    if static:
+    static_credentials = None
+    if static:  # the token first, before the function's module sets up its logging
         credentials = google_credentials()
         credentials.refresh(Request())
-        token, universe = credentials.token, credentials.universe_domain
-        sys.modules["function_app"].bigquery_client(credentials=Credentials(token, universe_domain=universe))
+        static_credentials = Credentials(credentials.token, universe_domain=credentials.universe_domain)
+    app_dir = ROOT / "azure_function"
+    routes = functions_host.load_routes(app_dir)  # loads the app as module "function_app"
+    if static_credentials is not None:
+        sys.modules["function_app"].bigquery_client(credentials=static_credentials)
     return ThreadingHTTPServer(
         ("127.0.0.1", port), functions_host.make_handler(routes, os.environ["LOCAL_FUNCTION_KEY"], app_dir)
     )

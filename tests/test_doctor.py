@@ -24,6 +24,7 @@ from lab.hosting.functions import cloud_function_settings, function_app_settings
 from lab.scenarios.misconfigurations import CLOUD_FUNCTION, MISCONFIGURATIONS, Misconfiguration
 from shared import doctor
 from shared.doctor import cli
+from tests.support import entrypoints
 from tests.support.entrypoints import apply_settings, make_mistake
 from tests.support.retries import FAST_RETRIES
 
@@ -105,6 +106,34 @@ def test_token_prints_a_token_only_when_asked(lab: Lab, azure_side: None) -> Non
 
     assert code == 0
     assert output.strip() in lab.minted()
+
+
+# -- doctor reads the function's settings as the function does ----------------------------
+
+
+def test_a_bad_function_setting_fails_doctor_and_the_function_alike(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, azure_side: None
+) -> None:
+    monkeypatch.setenv("BIGQUERY_TIMEOUT_S", "0")
+
+    verdict = doctor.run(doctor.AZURE_TO_GOOGLE)[-1]
+    status, body, _ = entrypoints.function_app(lab, monkeypatch)()
+
+    assert (verdict.ok, verdict.hop) == (False, "settings") and "BIGQUERY_TIMEOUT_S" in verdict.detail
+    assert status == 500 and body["error"]["settings"] == ["BIGQUERY_TIMEOUT_S"]
+
+
+def test_doctor_finds_the_job_project_where_the_function_does(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch, azure_side: None
+) -> None:
+    project = function_app_settings(lab)["BIGQUERY_PROJECT"]
+    monkeypatch.delenv("BIGQUERY_PROJECT")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", project)  # the function's fallback
+
+    verdicts = doctor.run(doctor.AZURE_TO_GOOGLE)
+
+    assert all(v.ok for v in verdicts) and verdicts[-1].hop == "google.data"
+    assert f"project {project}" in verdicts[-1].detail
 
 
 # -- per-hop traces ---------------------------------------------------------------------------

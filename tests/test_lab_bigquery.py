@@ -33,12 +33,12 @@ from lab.core.service import Service
 from lab.core.topology import DEFAULT_TOPOLOGY, IamBinding, Topology, load
 from lab.gcp import bigquery as lab_bigquery
 from lab.gcp.iam_policy import mint_access_token
+from tests.support.federation import BQ_READER, PROJECT
 
 pytestmark = pytest.mark.lab
 
-PROJECT = "fedlab-analytics"
-READER = "serviceAccount:bq-reader@fedlab-analytics.iam.gserviceaccount.com"  # jobUser + dataViewer
-ANALYST = "serviceAccount:analyst@fedlab-analytics.iam.gserviceaccount.com"  # jobUser only (added below)
+READER = f"serviceAccount:{BQ_READER}"  # jobUser + dataViewer
+ANALYST = f"serviceAccount:analyst@{PROJECT}.iam.gserviceaccount.com"  # jobUser only (added below)
 STRANGER = "serviceAccount:stranger@elsewhere.iam.gserviceaccount.com"  # no roles
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 QUERIES = f"/bigquery/v2/projects/{PROJECT}/queries"

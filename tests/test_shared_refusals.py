@@ -19,6 +19,8 @@ from google.auth.exceptions import RefreshError
 from google.auth.transport.requests import Request
 
 from lab.core.runtime import Lab
+from lab.hosting.functions import function_app_identity
+from lab.scenarios.misconfigurations import UNKNOWN_GUID
 from shared import errors
 from shared.azure_to_google import google_credentials
 from shared.google_to_azure import GoogleFederatedCredential
@@ -26,6 +28,7 @@ from tests.support.federation import (
     BLOB_READER_APP,
     CLOUD_FUNCTION_SA,
     LOCAL_DEVELOPER_SA,
+    POOL_PRINCIPAL,
     STORAGE_SCOPE,
     azure_to_google_env,
     azure_to_google_settings,
@@ -37,10 +40,7 @@ from tests.support.topology_edits import drop_binding, replace_blob_reader_fic, 
 
 pytestmark = pytest.mark.misconfig
 
-UNKNOWN_GUID = "0f0f0f0f-0000-4000-8000-000000000000"
 Refusal = TypeVar("Refusal", bound=errors.FederationError)
-
-POOL_PRINCIPAL = "principal://iam.googleapis.com/projects/654689386374/locations/global/workloadIdentityPools/azure-federation"
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -73,12 +73,6 @@ def azure_token(env: dict[str, str] | None = None, **overrides: Any) -> Callable
     """The Cloud Function's first Azure token for Blob Storage, through the shared credential."""
     credential = GoogleFederatedCredential(google_to_azure_settings(env, **overrides))
     return lambda: credential.get_token(STORAGE_SCOPE)
-
-
-def function_app_identity(lab: Lab) -> Any:
-    identity = lab.topology.managed_identity(name=lab.topology.runtime.app_service_managed_identity)
-    assert identity is not None
-    return identity
 
 
 def tenant_id(lab: Lab) -> str:
@@ -133,7 +127,7 @@ def test_attribute_condition_refusal_names_the_identity(lab: Lab) -> None:
 
     assert error.code == "unauthorized_client"
     assert "attribute_condition" in error.fix
-    assert f"oid={function_app_identity(lab).principal_id}" in error.fix
+    assert f"oid={function_app_identity(lab.topology).principal_id}" in error.fix
     assert f"tid={tenant_id(lab)}" in error.fix
 
 
@@ -160,7 +154,7 @@ def test_missing_workload_identity_user_names_role_and_exact_member(lab: Lab) ->
 
     assert error.status == 403 and error.code == "PERMISSION_DENIED"
     assert "roles/iam.workloadIdentityUser" in error.fix
-    member = f"{POOL_PRINCIPAL}/subject/{function_app_identity(lab).principal_id}"
+    member = f"{POOL_PRINCIPAL}/subject/{function_app_identity(lab.topology).principal_id}"
     assert member in error.fix
     assert "bq-reader@fedlab-analytics.iam.gserviceaccount.com" in error.fix
     assert lab.counts()["gcp.sts.token"] == 1

@@ -29,18 +29,18 @@ from tests.support.federation import (
     BQ_READER,
     CLOUD_FUNCTION_SA,
     DEVELOPER_APP,
+    PROJECT_NUMBER,
     TOPOLOGY,
     bigquery_client,
 )
+from tests.support.federation import PROVIDER as POOL_PROVIDER
 from tests.support.retries import FAST_RETRY
 
 pytestmark = pytest.mark.misconfig
 
-_PROVIDER = TOPOLOGY.workload_identity_pool_providers[0]
 TENANT = TOPOLOGY.tenants[0].tenant_id
-PROJECT_NUMBER = next(p.number for p in TOPOLOGY.projects if p.project_id == _PROVIDER.project_id)
-POOL = _PROVIDER.workload_identity_pool_id
-PROVIDER_ID = _PROVIDER.workload_identity_pool_provider_id
+POOL = POOL_PROVIDER.workload_identity_pool_id
+PROVIDER_ID = POOL_PROVIDER.workload_identity_pool_provider_id
 PROVIDER = f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/{POOL}/providers/{PROVIDER_ID}"
 FULL_PROVIDER = f"//iam.googleapis.com/{PROVIDER}"
 IMPERSONATION_URL = (

@@ -26,6 +26,13 @@ LOCAL_DEVELOPER_SA = next(  # the account that may mint the Cloud Function accou
     if binding.role == "roles/iam.serviceAccountTokenCreator" and binding.resource.endswith(CLOUD_FUNCTION_SA)
     for member in binding.members
 )
+PROVIDER = TOPOLOGY.workload_identity_pool_providers[0]
+PROJECT = PROVIDER.project_id  # where the pool, the service accounts and the BigQuery jobs are
+PROJECT_NUMBER = next(p.number for p in TOPOLOGY.projects if p.project_id == PROJECT)
+POOL_PRINCIPAL = (  # the pool's principal:// prefix, as IAM bindings name its identities
+    f"principal://iam.googleapis.com/projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/"
+    f"{PROVIDER.workload_identity_pool_id}"
+)
 STORAGE_SCOPE = "https://storage.azure.com/.default"  # Azure Storage's scope (not the topology's)
 
 
@@ -60,7 +67,7 @@ def google_to_azure_settings(env: dict[str, str] | None = None, **overrides: Any
 def bigquery_client(lab: Lab, credentials: Any) -> bigquery.Client:
     """google-cloud-bigquery, unchanged, pointed at the lab (the universe comes from the environment)."""
     return bigquery.Client(
-        project="fedlab-analytics",
+        project=PROJECT,
         credentials=credentials,
         client_options={"api_endpoint": lab.url("gcp.bigquery")},
     )
