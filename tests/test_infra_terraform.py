@@ -19,13 +19,20 @@ import pytest
 from tools.tfstub import check
 from tools.tfstub.values import plan_block, read_data
 
-pytestmark = [
+NEEDS_TERRAFORM = [
     pytest.mark.skipif(shutil.which("terraform") is None, reason=check.TERRAFORM_HELP),
     pytest.mark.skipif(
         not (check.BUILD / "terraformrc").exists(), reason="stand-in providers not built: make tfstub"
     ),
     pytest.mark.timeout(300),
 ]
+
+
+def needs_terraform(test: Any) -> Any:
+    """terraform on PATH and the stand-ins built (``make infra-check`` builds them before pytest)."""
+    for mark in NEEDS_TERRAFORM:
+        test = mark(test)
+    return test
 
 
 def _validate(infra: Path, tmp_path: Path) -> str:
@@ -43,42 +50,42 @@ def _planted(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return source
 
 
-def test_a_planted_repeat_count_over_1000_is_caught(tmp_path: Path) -> None:
-    source = _planted(
-        tmp_path,
+PLANTED = {
+    # The bug issue 14 found: RE2 refuses the repeat count, can() is false for every value.
+    "repeat_count_over_1000": (
         "variables.tf",
         'length(var.bigquery_dataset_id) <= 1024 && can(regex("^[A-Za-z0-9_]+$", var.bigquery_dataset_id))',
         'can(regex("^[A-Za-z0-9_]{1,1024}$", var.bigquery_dataset_id))',
-    )
-    with pytest.raises(check.CheckFailed) as failure:
-        _validate(source, tmp_path / "work")
-    assert "Invalid value for variable" in str(failure.value)
-    assert "bigquery_dataset_id" in str(failure.value)
-
-
-def test_a_planted_unknown_argument_is_caught(tmp_path: Path) -> None:
-    source = _planted(
-        tmp_path,
+        ["Invalid value for variable", "bigquery_dataset_id"],
+    ),
+    # An argument of another resource (the federated credential's `issuer`) in the pool provider's oidc block.
+    "unknown_argument": (
         "modules/azure_to_google/main.tf",
         "    issuer_uri        = local.issuer_uri\n",
         "    issuer_uri        = local.issuer_uri\n    issuer            = local.issuer_uri\n",
-    )
-    with pytest.raises(check.CheckFailed) as failure:
-        _validate(source, tmp_path / "work")
-    assert 'An argument named "issuer" is not expected here.' in " ".join(str(failure.value).split())
-
-
-def test_a_resource_type_the_provider_lacks_is_caught(tmp_path: Path) -> None:
-    """azurerm 5 keeps azurerm_linux_function_app; a type no provider major has is refused."""
-    source = _planted(
-        tmp_path,
+        ['An argument named "issuer" is not expected here.'],
+    ),
+    # azurerm_function_app: deprecated in azurerm 3.0 and removed in 4.0 (its 3.x page:
+    # terraform-provider-azurerm v3.117.1 website/docs/r/function_app.html.markdown).
+    "resource_type_removed_in_azurerm_4": (
         "modules/azure_function/main.tf",
         'resource "azurerm_linux_function_app" "this" {',
         'resource "azurerm_function_app" "this" {',
-    )
+        ["azurerm_function_app"],
+    ),
+}
+
+
+@needs_terraform
+@pytest.mark.parametrize("fault", sorted(PLANTED))
+def test_a_planted_fault_fails_validate(fault: str, tmp_path: Path) -> None:
+    file, old, new, expected = PLANTED[fault]
+    source = _planted(tmp_path, file, old, new)
     with pytest.raises(check.CheckFailed) as failure:
         _validate(source, tmp_path / "work")
-    assert "azurerm_function_app" in str(failure.value)
+    said = " ".join(str(failure.value).split())
+    for words in expected:
+        assert words in said
 
 
 # -- the stand-in's planning, on its own -----------------------------------------------------
@@ -139,11 +146,13 @@ def _schema(provider: str) -> dict[str, Any]:
     return schema
 
 
+@needs_terraform
 def test_the_served_versions_are_todays_majors() -> None:
     served = json.loads((check.BUILD / "versions.json").read_text())
     assert served["google"] == "8.7.0" and served["azurerm"] == "5.10.0" and served["azuread"] == "3.10.0"
 
 
+@needs_terraform
 def test_schema_facts_from_the_registry_docs() -> None:
     """Each fact is in the provider's registry page for the resource:
     registry.terraform.io/providers/hashicorp/google/latest/docs/resources/iam_workload_identity_pool_provider
@@ -169,3 +178,24 @@ def test_schema_facts_from_the_registry_docs() -> None:
     assert account["unique_id"] == {"computed": True, "type": "string"} and account["account_id"].get(
         "required"
     )
+
+
+@needs_terraform
+def test_reattached_stand_ins_serve_and_are_stopped(tmp_path: Path) -> None:
+    """The long-lived stand-ins `terraform test` attaches to answer, and none outlives the check."""
+    copy = check.copy_infra(check.REPO / "infra", tmp_path)
+    check.terraform(
+        ["init", "-backend=false", "-input=false", "-no-color"], copy / "modules" / "blob_storage"
+    )
+    with check.reattached(copy) as attach:
+        pids = [p["Pid"] for p in json.loads(attach["TF_REATTACH_PROVIDERS"]).values()]
+        assert set(json.loads(attach["TF_REATTACH_PROVIDERS"])) >= {
+            "registry.terraform.io/hashicorp/google",
+            "registry.terraform.io/hashicorp/azurerm",
+        }
+        out = check.terraform(
+            ["test", "-no-color"], copy / "modules" / "blob_storage", config_dir=copy, extra_env=attach
+        )
+        assert "1 passed, 0 failed" in out
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid

@@ -60,7 +60,7 @@ run "azure_to_google_v1_tokens" {
   command = plan
 
   assert {
-    condition     = output.workload_identity_provider == "projects/123456789012/locations/global/workloadIdentityPools/azure-federation/providers/entra-id"
+    condition     = output.workload_identity_provider == join("/", ["projects", "123456789012", "locations", "global", "workloadIdentityPools", "azure-federation", "providers", "entra-id"])
     error_message = "The provider name must use the project number."
   }
   assert {

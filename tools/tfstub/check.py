@@ -2,9 +2,16 @@
 
 ``python -m tools.tfstub.check [INFRA_DIR]`` runs ``terraform fmt -check -recursive`` on INFRA_DIR, then
 copies it to ``build/tfstub/work/`` (so no ``.terraform/`` or lock file holding stand-in hashes lands in
-the tree) and, for the root stack and each module under ``modules/``, ``terraform init -backend=false``,
-``terraform validate`` and ``terraform test`` (the module's ``tests/*.tftest.hcl``). It stops at the first
+the tree) and, for the root stack and each module under ``modules/``, ``terraform init -backend=false``
+(installing the stand-ins from the mirror), ``terraform validate`` (Terraform launches them: go-plugin
+handshake, mTLS) and ``terraform test`` (the module's ``tests/*.tftest.hcl``). It stops at the first
 failing command, printing its output, and exits 1.
+
+``terraform test`` launches every provider afresh for every run block, and a Python provider costs about
+half a second of CPU to start; so the tests run against one long-lived process per provider, attached
+with ``TF_REATTACH_PROVIDERS`` (Terraform's documented way to use a provider it did not start:
+https://developer.hashicorp.com/terraform/plugin/debugging#running-terraform-with-a-provider-in-debug-mode),
+served by the same code over a unix socket. Those processes are stopped on every exit path.
 
 Needs the mirror :mod:`tools.tfstub.mirror` built (``make infra-check`` does it first) and ``terraform``
 on PATH.
@@ -12,16 +19,19 @@ on PATH.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build" / "tfstub"
+TFSTUB_PYTHON = REPO / ".venv-tfstub" / "bin" / "python"
 TERRAFORM_HELP = (
     "terraform not found: install Terraform 1.11 or later "
     "(https://developer.hashicorp.com/terraform/install, or apt/brew/choco: see that page)"
@@ -48,13 +58,21 @@ def environment(build: Path = BUILD, config_dir: Path | None = None) -> dict[str
     return env
 
 
-def terraform(args: Sequence[str], cwd: Path, build: Path = BUILD, config_dir: Path | None = None) -> str:
+def terraform(
+    args: Sequence[str],
+    cwd: Path,
+    build: Path = BUILD,
+    config_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> str:
     """Run ``terraform ARGS`` in ``cwd``; return its output, raise :class:`CheckFailed` if it fails."""
-    result = subprocess.run(  # noqa: S603 - fixed program, arguments from this module
-        # terraform from PATH, as the user runs it
-        ["terraform", *args],  # noqa: S607
+    program = shutil.which("terraform")  # the one on PATH, as the user runs it
+    if program is None:
+        raise CheckFailed(TERRAFORM_HELP)
+    result = subprocess.run(  # noqa: S603 - the terraform on PATH, arguments from this module
+        [program, *args],
         cwd=cwd,
-        env=environment(build, config_dir),
+        env={**environment(build, config_dir), **(extra_env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -83,21 +101,63 @@ def copy_infra(infra: Path, work: Path) -> Path:
     return target
 
 
+@contextmanager
+def reattached(config_dir: Path, build: Path = BUILD) -> Iterator[dict[str, str]]:
+    """One stand-in process per provider schema, in the ``tf`` framework's dev mode (a unix socket, no
+    handshake); yields the ``TF_REATTACH_PROVIDERS`` environment that points Terraform at them."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TFSTUB_CONFIG_DIR": str(config_dir)}
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        for schema in sorted((build / "schemas").glob("*.json")):
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - this repository's venv and module
+                    [str(TFSTUB_PYTHON), "-u", "-m", "tools.tfstub.provider", str(schema), "--dev"],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    env=env,
+                )
+            )
+        providers: dict[str, object] = {}
+        for process in processes:
+            assert process.stdout is not None
+            for line in process.stdout:  # "Running in dev mode", then the export line
+                if "TF_REATTACH_PROVIDERS=" in line:
+                    providers.update(json.loads(line.split("=", 1)[1].strip().strip("'")))
+                    break
+            else:
+                raise CheckFailed(f"stand-in provider {process.args!r} exited before listening")
+        yield {"TF_REATTACH_PROVIDERS": json.dumps(providers)}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
+
+
 def check(infra: Path, work: Path, build: Path = BUILD, log: bool = True) -> None:
     """fmt, then init/validate/test in every stack directory of a copy of ``infra``."""
     started = time.monotonic()
     terraform(["fmt", "-check", "-recursive", "-diff"], infra, build)
     copy = copy_infra(infra, work)
-    for directory in stack_dirs(copy):
-        name = directory.relative_to(copy.parent)
-        terraform(["init", "-backend=false", "-input=false", "-no-color"], directory, build)
-        terraform(["validate", "-no-color"], directory, build, copy)
-        if log:
-            print(f"infra-check: {name}: validate ok", flush=True)
-        if any((directory / "tests").glob("*.tftest.hcl")):
-            out = terraform(["test", "-no-color"], directory, build, copy)
+    with reattached(copy, build) as attach:
+        for directory in stack_dirs(copy):
+            name = directory.relative_to(copy.parent)
+            terraform(["init", "-backend=false", "-input=false", "-no-color"], directory, build)
+            terraform(["validate", "-no-color"], directory, build, copy)
             if log:
-                print(f"infra-check: {name}: {out.strip().splitlines()[-1]}", flush=True)
+                print(f"infra-check: {name}: validate ok", flush=True)
+            if any((directory / "tests").glob("*.tftest.hcl")):
+                out = terraform(["test", "-no-color"], directory, build, copy, attach)
+                if log:
+                    print(f"infra-check: {name}: {out.strip().splitlines()[-1]}", flush=True)
     if log:
         print(f"infra-check: terraform fmt/init/validate/test passed in {time.monotonic() - started:.0f} s")
 

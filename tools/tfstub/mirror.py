@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -61,7 +62,12 @@ def _wheel(wheels: Path, package: str, version: str) -> Path:
 
 
 def _platform() -> str:
-    out = subprocess.run(["terraform", "version", "-json"], capture_output=True, text=True, check=True)  # noqa: S607
+    program = shutil.which("terraform")
+    if program is None:
+        raise SystemExit(
+            "terraform not found: install Terraform 1.11 or later (https://developer.hashicorp.com/terraform/install)"
+        )
+    out = subprocess.run([program, "version", "-json"], capture_output=True, text=True, check=True)  # noqa: S603
     return str(json.loads(out.stdout)["platform"])
 
 

@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +183,19 @@ class _Named:
         return f"registry.terraform.io/hashicorp/{self._name}"
 
 
+def _exit_with_parent() -> None:
+    """Exit when the process that started this one goes away (Terraform killed, a test interrupted):
+    a stand-in must never outlive its caller. Polls the parent PID once a second."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     """Serve ``argv[0]`` (a schema JSON file named ``<provider>.json``) until Terraform stops the plugin.
 
@@ -193,10 +208,11 @@ def main(argv: list[str]) -> int:
     if os.environ.get("TFSTUB_CONFIG_DIR"):
         schema = prune(schema, used_types(Path(os.environ["TFSTUB_CONFIG_DIR"])))
     servicer = StandInServicer(schema)
+    _exit_with_parent()
     # tf.runner builds tf.provider.ProviderServicer(provider); hand it ours instead, keeping its go-plugin
     # handshake, TLS and controller services.
     tf_provider.ProviderServicer = lambda _provider: servicer
-    runner.run_provider(_Named(path.stem), [sys.argv[0]])
+    runner.run_provider(_Named(path.stem), [sys.argv[0], *argv[1:]])
     return 0
 
 
