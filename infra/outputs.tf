@@ -61,7 +61,7 @@ output "resource_group_name" {
 }
 
 output "function_app_name" {
-  description = "The Function App (func azure functionapp publish <name>)."
+  description = "The Function App (az functionapp deployment source config-zip -n <name>)."
   value       = module.azure_function.name
 }
 

@@ -1,3 +1,7 @@
+# Today's majors, validated offline against google 8.7.0, azurerm 5.10.0 and azuread 3.10.0 schemas
+# (make infra-check). google 8's removals (beyondcorp app connectors, IAP brand/client, ML Engine,
+# Notebooks, Vertex AI schedules, ...) touch nothing here:
+# https://registry.terraform.io/providers/hashicorp/google/latest/docs/guides/version_8_upgrade
 terraform {
   required_version = ">= 1.5"
 
