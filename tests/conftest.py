@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.core import processes
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
 from tests.support.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
@@ -34,6 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # The leak check below records every logger at DEBUG; the lab's CEL engine would log each
     # evaluation step (claims, never tokens) and slow every exchange down.
     logging.getLogger("celpy").setLevel(logging.WARNING)
+    # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: pytest_sessionfinish stops the lab
+    # and Azurite instead of the interpreter ending with them still running.
+    processes.exit_on_sigterm()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -75,13 +75,22 @@ def nothing_left_behind() -> Iterator[None]:
 
 
 def _env() -> dict[str, str]:
-    """The developer's environment, not the test session's lab settings."""
-    return {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
+    """The developer's environment, not the test session's lab settings; output unbuffered, so a
+    line read here was printed then (a pipe would hold the demo's lines until it exits)."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("LAB_")}
+    return {**env, "PYTHONUNBUFFERED": "1"}
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal's foreground job has it: a shell running a background job (as CI
+    runners may run `make test`) leaves SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _lab_process() -> subprocess.Popen[str]:
     process: subprocess.Popen[str] = processes.spawn(
         [sys.executable, "-m", "lab", "--json"],
+        preexec_fn=_as_from_a_terminal,
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -137,7 +146,13 @@ def _demo(*, make: bool) -> subprocess.Popen[str]:
         else [sys.executable, "-m", "lab.scenarios.demo"]
     )
     process: subprocess.Popen[str] = processes.spawn(
-        command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        preexec_fn=_as_from_a_terminal,
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     return process
 
@@ -168,3 +183,47 @@ def test_demo_interrupted_during_the_http_calls_stops_everything(signum: int) ->
     os.killpg(process.pid, signum)
     _finish(process, timeout_s=60)
     assert process.returncode != 0  # interrupted, not finished
+
+
+FAILING = """
+import time
+
+
+def test_fails(lab):
+    assert lab.url("azure.blob")
+    assert False, "on purpose"
+
+
+def test_sleeps():
+    print("sleeping", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+@pytest.mark.parametrize("ending", ["a-failing-test", "sigterm"])
+def test_a_test_session_stops_its_lab_however_it_ends(tmp_path: Path, ending: str) -> None:
+    """A pytest session with this suite's conftest (which starts the lab and Azurite): after a
+    failing test, and after SIGTERM in the middle of a test, nothing it started is left."""
+    tests = tmp_path / "test_ending.py"
+    tests.write_text(FAILING, encoding="utf-8")
+    selected = "test_fails" if ending == "a-failing-test" else "test_sleeps"
+    process: subprocess.Popen[str] = processes.spawn(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-s", "-q", f"{tests}::{selected}"],
+        preexec_fn=_as_from_a_terminal,
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if ending == "sigterm":
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "sleeping" in line:
+                break
+        os.killpg(process.pid, signal.SIGTERM)
+    output, _ = _finish(process, timeout_s=90)
+    assert process.returncode not in (0, None), output[-2000:]
+    if ending == "a-failing-test":
+        assert "on purpose" in output

@@ -34,6 +34,9 @@ logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
 SOCKET = "lab.socket"  # the connection's socket in the WSGI environ, for the reset fault
 WORKER_THREADS = 128  # requests served at once per service: hang faults each hold one for seconds
 IDLE_TIMEOUT_S = 30  # how long an idle kept-alive connection stays open
+# cheroot listens with a backlog of 5: bursts of new connections (clients reconnect after every
+# reset or hang fault) overflowed it and waited out SYN retransmits. werkzeug's was 128.
+LISTEN_BACKLOG = 1024
 
 
 class _ContextAdapter(BuiltinSSLAdapter):
@@ -60,7 +63,12 @@ class _Server(wsgi.Server):
 
     def __init__(self, app: Flask) -> None:
         super().__init__(
-            ("127.0.0.1", 0), app, numthreads=WORKER_THREADS, timeout=IDLE_TIMEOUT_S, shutdown_timeout=5
+            ("127.0.0.1", 0),
+            app,
+            numthreads=WORKER_THREADS,
+            timeout=IDLE_TIMEOUT_S,
+            shutdown_timeout=5,
+            request_queue_size=LISTEN_BACKLOG,
         )
         self.gateway = _Gateway
 
@@ -175,16 +183,19 @@ class Service:
 def _reset_connection() -> None:
     """Abort the current connection with a TCP RST, as a crashed peer would.
 
-    SO_LINGER 0, then the connection's descriptor is pointed at a fresh unconnected socket
-    (``dup2``): the connection's last reference goes, the kernel sends RST, and the server's
-    later writes and its close fail harmlessly (ENOTCONN) on a descriptor that stays valid.
+    SO_LINGER 0, then the connection's descriptor is pointed (``dup2``) at one end of a socket
+    pair whose other end is closed: the connection's last reference goes and the kernel sends
+    RST, while the server sees a peer that hung up (reads end, writes fail) on a descriptor that
+    stays valid, and closes it.
     """
     sock = request.environ.get(SOCKET)
     if sock is None:
         return
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        with socket.socket() as placeholder:
-            os.dup2(placeholder.fileno(), sock.fileno())
+        hung_up, peer = socket.socketpair()
+        peer.close()
+        with hung_up:
+            os.dup2(hung_up.fileno(), sock.fileno())
     except OSError:
         pass

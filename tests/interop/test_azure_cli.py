@@ -19,27 +19,12 @@ import json
 from pathlib import Path
 
 import pytest
-import requests
 
 from lab.core.runtime import Lab
 from tests.interop import clients
+from tests.test_fidelity_refusals import google_id_token
 
 pytestmark = pytest.mark.interop
-
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-
-
-def _google_id_token(lab: Lab) -> str:
-    """As on a Google VM or Cloud Run: the metadata server's identity endpoint, ``format=full``."""
-    host = lab.env()["GCE_METADATA_HOST"]
-    response = requests.get(
-        f"http://{host}/computeMetadata/v1/instance/service-accounts/default/identity",
-        params={"audience": TOKEN_EXCHANGE_AUDIENCE, "format": "full"},
-        headers={"Metadata-Flavor": "Google"},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.text
 
 
 def _ok(run: clients.Run) -> str:
@@ -80,7 +65,7 @@ def test_az_login_with_a_federated_google_token_then_blob_list(lab: Lab, tmp_pat
                 "login", "--service-principal",
                 "--username", app.client_id,
                 "--tenant", app.tenant_id,
-                "--federated-token", _google_id_token(lab),
+                "--federated-token", google_id_token(),
                 "--allow-no-subscriptions",
                 "--output", "json",
             )

@@ -18,6 +18,7 @@ import requests
 
 from lab.core.runtime import Lab
 from lab.hosting.functions import cloud_function_settings, function_app_settings
+from tests.test_fidelity_refusals import google_id_token
 
 pytestmark = pytest.mark.interop
 
@@ -41,24 +42,13 @@ def _metadata(lab: Lab, path: str, **params: str) -> requests.Response:
     )
 
 
-def _google_id_token(lab: Lab) -> str:
-    response = _metadata(
-        lab,
-        "/computeMetadata/v1/instance/service-accounts/default/identity",
-        audience="api://AzureADTokenExchange",
-        format="full",
-    )
-    response.raise_for_status()
-    return response.text
-
-
 def _entra_form(lab: Lab, **fields: str) -> dict[str, str]:
     settings = cloud_function_settings(lab)
     return {
         "client_id": settings["AZURE_CLIENT_ID"],
         "grant_type": "client_credentials",
         "client_assertion_type": JWT_BEARER,
-        "client_assertion": _google_id_token(lab),
+        "client_assertion": google_id_token(),
         **fields,
     }
 
@@ -172,17 +162,24 @@ def test_entra_issues_tokens_for_azure_resource_manager(lab: Lab) -> None:
     )
 
 
+def _assert_v1_answer(response: requests.Response, resource: str) -> dict[str, Any]:
+    """The v1 shape (the v1 endpoint and the IMDS): times as digit strings, the resource echoed."""
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["resource"] == resource
+    for field in ("expires_in", "expires_on", "not_before"):
+        assert isinstance(body[field], str) and body[field].isdigit(), field
+    return body
+
+
 def test_entra_v1_token_endpoint(lab: Lab) -> None:
     """https://learn.microsoft.com/previous-versions/azure/active-directory/azuread-dev/v1-oauth2-client-creds-grant-flow:
     ``POST /{tenant}/oauth2/token`` with ``resource``; times as strings, ``expires_on``,
     ``not_before``, ``resource`` in the answer. Was 404."""
     response = _entra(lab, "/oauth2/token", _entra_form(lab, resource="https://storage.azure.com/"))
     assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["token_type"] == "Bearer"
-    assert body["resource"] == "https://storage.azure.com/"
-    for field in ("expires_in", "expires_on", "not_before"):
-        assert isinstance(body[field], str) and body[field].isdigit(), field
+    body = _assert_v1_answer(response, "https://storage.azure.com/")
     assert int(body["expires_on"]) == pytest.approx(_claims(body["access_token"])["exp"], abs=2)
     missing = _entra(lab, "/oauth2/token", _entra_form(lab))
     assert missing.status_code == 400
@@ -224,12 +221,7 @@ def test_imds_token_as_documented(lab: Lab, path: str) -> None:
     imds = lab.env()["AZURE_POD_IDENTITY_AUTHORITY_HOST"]
     params = {"api-version": "2018-02-01", "resource": "https://storage.azure.com/"}
     response = requests.get(f"{imds}{path}", params=params, headers={"Metadata": "true"}, timeout=10)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["token_type"] == "Bearer"
-    assert body["resource"] == "https://storage.azure.com/"
-    for field in ("expires_in", "expires_on", "not_before"):
-        assert isinstance(body[field], str) and body[field].isdigit(), field
+    _assert_v1_answer(response, "https://storage.azure.com/")
     refused = requests.get(f"{imds}{path}", params=params, timeout=10)
     assert refused.status_code == 400
 
