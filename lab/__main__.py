@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with lab:  # starts once, stops on every way out of the block
+    with lab:  # starts it; stops it (Azurite included) on every way out
         lab.controls.token_lifetime_s = args.token_lifetime
         if args.latency_ms:
             lab.controls.set_fault("*", latency_s=args.latency_ms / 1000)

@@ -202,6 +202,45 @@ def test_python_m_lab_serves_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None
         socket.create_connection(("127.0.0.1", blob_port), timeout=1).close()
 
 
+def azurites_started_by(pid: int) -> list[int]:
+    """The Azurite processes whose parent is ``pid`` (Linux: read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # it exited meanwhile
+        if parent == pid and b"azurite-blob" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_python_m_lab_leaves_no_azurite_behind() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lab", "--json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        json.loads(process.stdout.readline())  # ready
+        azurites = azurites_started_by(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert len(azurites) == 1, azurites  # one lab, one Azurite
+    left = [pid for pid in azurites if Path(f"/proc/{pid}").exists()]
+    assert not left, f"Azurite {left} outlived python -m lab"
+
+
+def test_a_lab_starts_once() -> None:
+    with Lab(with_azurite=False) as lab, pytest.raises(RuntimeError, match="already running"):
+        lab.start()
+
+
 # -- the loopback guard -----------------------------------------------------------------------
 
 

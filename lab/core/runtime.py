@@ -95,9 +95,9 @@ class Lab:
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> Lab:
-        """Start every service once (a second call raises); on any failure, stop what started."""
+        """Start every emulator and Azurite, once: a second start would orphan the first's processes."""
         if self.services or self._admin is not None:
-            raise RuntimeError("the lab is already started")
+            raise RuntimeError("this lab is already running: start it once (`with Lab() as lab` starts it)")
         tls = self._make_tls()
         source: Callable[[], Topology] = self.topology_now
         https = {
