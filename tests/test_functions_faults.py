@@ -37,9 +37,10 @@ def functions(lab: Lab) -> Iterator[list[FunctionProcess]]:
     """Processes a test starts; stopped after it, and checked for leaked tokens."""
     started: list[FunctionProcess] = []
     yield started
-    for process in started:
+    for process in started:  # every one stopped before any check can fail the teardown
         process.stop()
-        assert not any(secret in process.output for secret in lab.minted()), "a token reached the logs"
+    leaked = [process.url for process in started if any(secret in process.output for secret in lab.minted())]
+    assert not leaked, f"a token reached the logs of {leaked}"
 
 
 def get(process: FunctionProcess, timeout: float = 60) -> requests.Response:

@@ -87,17 +87,22 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _lab_process() -> subprocess.Popen[str]:
+def _subject(command: list[str], *, stderr: int = subprocess.STDOUT) -> subprocess.Popen[str]:
+    """The process under test, in a group of its own, started as from a terminal."""
     process: subprocess.Popen[str] = processes.spawn(
-        [sys.executable, "-m", "lab", "--json"],
+        command,
         preexec_fn=_as_from_a_terminal,
         cwd=ROOT,
         env=_env(),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     return process
+
+
+def _lab_process() -> subprocess.Popen[str]:
+    return _subject([sys.executable, "-m", "lab", "--json"], stderr=subprocess.PIPE)
 
 
 def _finish(process: subprocess.Popen[str], timeout_s: float = 60) -> tuple[str, str]:
@@ -145,16 +150,7 @@ def _demo(*, make: bool) -> subprocess.Popen[str]:
         if make
         else [sys.executable, "-m", "lab.scenarios.demo"]
     )
-    process: subprocess.Popen[str] = processes.spawn(
-        command,
-        preexec_fn=_as_from_a_terminal,
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return process
+    return _subject(command)
 
 
 @pytest.mark.e2e
@@ -208,14 +204,8 @@ def test_a_test_session_stops_its_lab_however_it_ends(tmp_path: Path, ending: st
     tests = tmp_path / "test_ending.py"
     tests.write_text(FAILING, encoding="utf-8")
     selected = "test_fails" if ending == "a-failing-test" else "test_sleeps"
-    process: subprocess.Popen[str] = processes.spawn(
-        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-s", "-q", f"{tests}::{selected}"],
-        preexec_fn=_as_from_a_terminal,
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process = _subject(
+        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-s", "-q", f"{tests}::{selected}"]
     )
     if ending == "sigterm":
         assert process.stdout is not None
