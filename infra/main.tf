@@ -56,6 +56,10 @@ module "google_to_azure" {
   source = "./modules/google_to_azure"
 
   display_name                 = var.blob_reader_app_display_name
+  identity_kind                = var.google_to_azure_identity
+  resource_group_name          = azurerm_resource_group.this.name
+  location                     = azurerm_resource_group.this.location
+  tags                         = local.labels
   service_account_unique_id    = module.cloud_function.service_account_unique_id
   storage_container_scope      = module.blob_storage.container_id
   storage_role_definition_name = "Storage Blob Data Reader"

@@ -36,8 +36,13 @@ output "azure_tenant_id" {
 }
 
 output "blob_reader_client_id" {
-  description = "Client ID of the app registration the Cloud Function signs in as (AZURE_CLIENT_ID)."
+  description = "Client ID of the app registration or user-assigned identity the Cloud Function signs in as (AZURE_CLIENT_ID)."
   value       = module.google_to_azure.client_id
+}
+
+output "google_to_azure_identity_kind" {
+  description = "app_registration or user_assigned_identity: what blob_reader_client_id names (doctor names it in its fixes)."
+  value       = module.google_to_azure.identity_kind
 }
 
 output "storage_account_url" {

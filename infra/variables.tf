@@ -218,6 +218,17 @@ variable "audience_app_display_name" {
   }
 }
 
+variable "google_to_azure_identity" {
+  type        = string
+  description = "What the Cloud Function signs in to Entra as: app_registration (needs directory rights to create) or user_assigned_identity (an Azure resource: Azure RBAC on the resource group is enough)."
+  default     = "app_registration"
+
+  validation {
+    condition     = contains(["app_registration", "user_assigned_identity"], var.google_to_azure_identity)
+    error_message = "google_to_azure_identity: app_registration or user_assigned_identity."
+  }
+}
+
 variable "blob_reader_app_display_name" {
   type        = string
   description = "Display name of the Entra app the Cloud Function signs in as (through its federated credential)."

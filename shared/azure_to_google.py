@@ -68,6 +68,8 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         except errors.FederationError:
             raise
         except ClientAuthenticationError as exc:
+            if _is_workload_identity(self.credential):
+                raise _workload_identity_error(exc, self.credential) from None
             raise _azure_source_error(exc, self.scope, self.credential, self.audience_setting) from None
         except AzureError as exc:
             raise errors.UpstreamUnavailable(
@@ -97,6 +99,28 @@ def azure_hop(credential: TokenCredential) -> str:
     if name in ("WorkloadIdentityCredential", "ClientSecretCredential", "ClientAssertionCredential"):
         return "entra.token"
     return "azure.token"
+
+
+def _is_workload_identity(credential: TokenCredential) -> bool:
+    from azure.identity import WorkloadIdentityCredential
+
+    return isinstance(credential, WorkloadIdentityCredential)
+
+
+def _workload_identity_error(exc: ClientAuthenticationError, credential: Any) -> errors.FederationError:
+    """Entra refused the projected token (AKS): the fix names the federated credential's issuer and subject."""
+    from shared.errors.workload_identity import workload_identity_refusal
+
+    # azure-identity keeps the client ID and the file path privately (1.27: _client._client_id, _token_file_path).
+    client_id = str(getattr(getattr(credential, "_client", None), "_client_id", "") or "AZURE_CLIENT_ID")
+    try:
+        with open(credential._token_file_path, encoding="utf-8") as handle:
+            claims = shown_claims(handle.read().strip())
+    except (OSError, ValueError, AttributeError):
+        claims = {}
+    context = {"client_id": client_id, "assertion": claims_text(claims, ("iss", "sub", "aud")) or "?"}
+    refusal = errors.entra_refusal_of(exc, context={**context, "tenant_id": "AZURE_TENANT_ID"})
+    return workload_identity_refusal(refusal, context)
 
 
 def _azure_source_error(

@@ -128,3 +128,34 @@ run "no_public_invoker" {
     error_message = "Exactly the listed invokers get roles/run.invoker."
   }
 }
+
+# The switch's other position: a user-assigned managed identity carries the same credential (no
+# directory object), in the stack's resource group; doctor reads which one from the output.
+run "google_to_azure_through_a_user_assigned_identity" {
+  command = plan
+
+  variables {
+    google_to_azure_identity = "user_assigned_identity"
+  }
+
+  assert {
+    condition     = output.google_to_azure_identity_kind == "user_assigned_identity"
+    error_message = "The switch reaches the module and the output doctor reads."
+  }
+  assert {
+    condition     = module.google_to_azure.federated_credential.subject == "112233445566778899001" && module.google_to_azure.federated_credential.issuer == "https://accounts.google.com"
+    error_message = "The identity's credential trusts the runtime service account's unique ID at Google's issuer."
+  }
+  assert {
+    condition     = module.google_to_azure.role_assignment.role == "Storage Blob Data Reader"
+    error_message = "The identity's principal holds the reader role."
+  }
+}
+
+run "refuses_an_unknown_google_to_azure_identity" {
+  command = plan
+  variables {
+    google_to_azure_identity = "service_principal" # neither an app registration nor a user-assigned identity
+  }
+  expect_failures = [var.google_to_azure_identity]
+}

@@ -229,7 +229,7 @@ def _token(entra: Entra, tenant_id: str, form: Any) -> Response:
             f"The app requested an unsupported grant type '{form.get('grant_type', '')}'.",
         )
     client_id = form.get("client_id", "")
-    app = topology.application(tenant.tenant_id, client_id)
+    app = topology.federated_client(tenant.tenant_id, client_id)  # an app or a user-assigned identity
     if app is None:
         return wire_errors.entra(
             "unauthorized_client",

@@ -18,6 +18,8 @@ from jwt.algorithms import RSAAlgorithm
 GOOGLE = "google"  # ID tokens from https://accounts.google.com
 ENTRA = "entra"  # every token Entra ID signs, v1 and v2, any tenant
 GOOGLE_ACCESS = "google-access"  # the lab's stand-in for Google's opaque access tokens
+KUBERNETES = "kubernetes"  # AKS clusters' service-account tokens (lab.azure.aks)
+AKS_ISSUER_HOST_SUFFIX = ".oic.prod-aks.azure.com"
 
 ENTRA_V1_PREFIXES = ("https://sts.windows.net/", "https://sts.chinacloudapi.cn/")
 ENTRA_V2_PREFIXES = (
@@ -41,6 +43,10 @@ def family_of_issuer(issuer: str) -> str | None:
         return GOOGLE
     if issuer.startswith(ENTRA_V1_PREFIXES + ENTRA_V2_PREFIXES):
         return ENTRA
+    if issuer.startswith("https://") and issuer[len("https://") :].split("/")[0].endswith(
+        AKS_ISSUER_HOST_SUFFIX
+    ):
+        return KUBERNETES
     return None
 
 
@@ -50,7 +56,7 @@ class Keys:
     def __init__(self) -> None:
         self._private = {
             family: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            for family in (GOOGLE, ENTRA, GOOGLE_ACCESS)
+            for family in (GOOGLE, ENTRA, GOOGLE_ACCESS, KUBERNETES)
         }
         self._kid = {family: uuid.uuid4().hex[:16] for family in self._private}
         self._lock = threading.Lock()

@@ -14,7 +14,7 @@ from typing import Any
 
 import trustme
 
-from lab.azure import arm, blob_gateway, entra, managed_identity
+from lab.azure import aks, arm, blob_gateway, entra, managed_identity
 from lab.azure.azurite import Azurite
 from lab.core import admin, processes, topology
 from lab.core.controls import Controls
@@ -25,6 +25,7 @@ from lab.core.trace import ServedHop
 from lab.gcp import bigquery, iam, metadata, oauth2, sts
 
 LAB_UNIVERSE = "lab.internal"  # the Google universe domain the lab's clients use
+AKS_CLUSTER_ID = "7c4f9d2e-5b1a-4e8f-9a3d-2f6b8c1e0d47"  # made up: the lab cluster's issuer path
 
 
 class Lab:
@@ -59,6 +60,8 @@ class Lab:
         self.azurite: Azurite | None = None
         self._admin: Service | None = None
         self.ca_file = self.workdir / "ca.pem"
+        # The AKS cluster's issuer (lab.azure.aks): a fixed cluster in the first tenant.
+        self.aks_issuer = aks.issuer_url(self._topology.tenants[0].tenant_id, AKS_CLUSTER_ID)
 
     # -- topology -------------------------------------------------------------------------
     @property
@@ -105,6 +108,7 @@ class Lab:
             "gcp.iam": iam.create(self.controls, self.keys, source),
             "gcp.bigquery": bigquery.create(self.controls, self.keys, source),
             "gcp.oauth2": oauth2.create(self.controls, self.keys, self.service_account_keys, source),
+            "azure.aks_issuer": aks.create_issuer(self.controls, self.keys, self.aks_issuer),
         }
         plain = {
             "azure.msi": managed_identity.create(self.entra),

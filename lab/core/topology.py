@@ -55,11 +55,29 @@ class Application:
 
 @dataclass(frozen=True)
 class ManagedIdentity:
+    """A managed identity. A ``UserAssigned`` one may carry federated identity credentials
+    (``azurerm_federated_identity_credential`` with ``parent_id`` = the identity): Entra then grants it
+    tokens for a client assertion that matches one, as it does an app registration (Microsoft Learn,
+    "Configure a user-assigned managed identity to trust an external identity provider",
+    https://learn.microsoft.com/entra/workload-id/workload-identity-federation-create-trust-user-assigned-managed-identity).
+    """
+
     tenant_id: str
     name: str
     client_id: str
     principal_id: str
     type: str = "SystemAssigned"
+    federated_identity_credentials: tuple[FederatedIdentityCredential, ...] = ()
+
+    def as_client(self) -> Application:
+        """The identity as the token endpoint sees a confidential client (no secret, its own credentials)."""
+        return Application(
+            tenant_id=self.tenant_id,
+            display_name=self.name,
+            client_id=self.client_id,
+            service_principal_object_id=self.principal_id,
+            federated_identity_credentials=self.federated_identity_credentials,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,20 @@ class Topology:
             None,
         )
 
+    def federated_client(self, tenant_id: str, client_id: str) -> Application | None:
+        """The app registration, or else the user-assigned identity, with client ID ``client_id`` in the tenant."""
+        app = self.application(tenant_id, client_id)
+        if app is not None:
+            return app
+        identity = self.managed_identity(client_id=client_id)
+        if (
+            identity is None
+            or identity.type != "UserAssigned"
+            or identity.tenant_id.lower() != tenant_id.lower()
+        ):
+            return None
+        return identity.as_client()
+
     def application_by_identifier_uri(self, tenant_id: str, uri: str) -> Application | None:
         wanted = uri.rstrip("/")
         for app in self.applications:
@@ -276,7 +308,7 @@ def _build(raw: dict[str, Any], path: Path) -> Topology:
             )
             for a in raw.get("applications", [])
         ],
-        managed_identities=[ManagedIdentity(**m) for m in raw.get("managed_identities", [])],
+        managed_identities=[_managed_identity(m) for m in raw.get("managed_identities", [])],
         role_assignments=[RoleAssignment(**r) for r in raw.get("role_assignments", [])],
         storage_containers=[
             StorageContainer(
@@ -324,6 +356,23 @@ def _build(raw: dict[str, Any], path: Path) -> Topology:
     )
     _check(topology)
     return topology
+
+
+def _managed_identity(raw: dict[str, Any]) -> ManagedIdentity:
+    """A managed identity; its federated credentials use azurerm_federated_identity_credential's names
+    (``name``, ``issuer``, ``subject``, ``audience``)."""
+    values = {k: v for k, v in raw.items() if k != "federated_identity_credentials"}
+    fics = tuple(
+        FederatedIdentityCredential(
+            display_name=f["name"], issuer=f["issuer"], subject=f["subject"], audiences=tuple(f["audience"])
+        )
+        for f in raw.get("federated_identity_credentials", [])
+    )
+    if fics and values.get("type") != "UserAssigned":
+        raise ValueError(
+            f"managed identity {values.get('name')}: only a UserAssigned identity takes federated credentials"
+        )
+    return ManagedIdentity(**values, federated_identity_credentials=fics)
 
 
 def _table(raw: dict[str, Any], base: Path) -> Table:

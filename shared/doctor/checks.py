@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.doctor import identity
 from shared.functions.http import describe
 from shared.redaction import redact, shown_claims
 
@@ -62,7 +63,9 @@ def run(
 
     ``expected``: what the other side was provisioned to accept, from ``terraform output -json``
     (``function_app_principal_id``, ``azure_token_audience``, ``cloud_function_service_account_unique_id``);
-    the tokens' claims are compared with it before the other side is asked.
+    the tokens' claims are compared with it before the other side is asked. Its
+    ``google_to_azure_identity_kind`` (``app_registration`` or ``user_assigned_identity``) decides which
+    object the Google -> Azure fixes name (:mod:`shared.doctor.identity`).
     """
     env = dict(os.environ if environ is None else environ)
     outputs = {
@@ -84,6 +87,10 @@ def run(
             verdicts.append(failed_verdict(exc, hop, ms=_ms(started)))
             break
         verdicts.append(Verdict(hop, True, detail, claims=claims, ms=_ms(started)))
+    if direction == GOOGLE_TO_AZURE:
+        kind = str(outputs.get(identity.OUTPUT_NAME) or identity.APP_REGISTRATION)
+        client_id = env.get("AZURE_CLIENT_ID", "")
+        verdicts = [identity.for_identity(v, kind, client_id) for v in verdicts]
     return verdicts
 
 
@@ -212,6 +219,8 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
             {},
         )
 
+    kind = str(expected.get(identity.OUTPUT_NAME) or identity.APP_REGISTRATION)
+
     def id_token(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         from google.auth.transport.requests import Request
 
@@ -239,7 +248,7 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
                 "(cloud_function_service_account), or point the credential's subject at this account's unique ID.",
             )
         return (
-            f"the federated credential on app {value.client_id} must have issuer {GOOGLE_ISSUER}, "
+            f"the federated credential on {identity.object_name(kind, value.client_id)} must have issuer {GOOGLE_ISSUER}, "
             f"subject {claims.get('sub')} (this account's unique ID) and audience {value.id_token_audience}",
             claims,
         )
@@ -251,7 +260,12 @@ def _google_to_azure(env: dict[str, str], expected: Mapping[str, Any]) -> list[t
         state["credential"] = credential
         token = credential.get_token(STORAGE_SCOPE)
         claims = shown_claims(token.token)
-        return f"an Entra token for {STORAGE_SCOPE} as the app's service principal", claims
+        signed_in = (
+            "the managed identity"
+            if kind == identity.USER_ASSIGNED_IDENTITY
+            else "the app's service principal"
+        )
+        return f"an Entra token for {STORAGE_SCOPE} as {signed_in}", claims
 
     def blobs(state: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         from azure.storage.blob import BlobServiceClient

@@ -6,6 +6,9 @@
     federation token azure-to-google [--scope S]   # a Google access token, for curl or bq
     federation token google-to-azure [--scope S]   # an Entra access token, for curl or az
 
+For other tools (gcloud, bq, Terraform, the Azure CLI, Node/Go/Java SDKs): ``executable-source``,
+``credential-file``, ``token-file`` and ``id-token`` (:mod:`shared.tools.cli`).
+
 Settings come from the environment, exactly as the functions read them. ``doctor`` exits 1
 when a hop fails; it prints claims, never a token. ``token`` prints one on purpose.
 """
@@ -21,6 +24,7 @@ import time
 from typing import TextIO
 
 from shared.doctor import checks as doctor
+from shared.tools import cli as tools
 
 DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 
@@ -39,6 +43,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         type=argparse.FileType("r"),
         help="`terraform output -json` of infra/: also compare the claims with what Terraform provisioned",
     )
+    check.add_argument(
+        "--identity",
+        choices=("app_registration", "user_assigned_identity"),
+        help="what AZURE_CLIENT_ID names on the Google -> Azure side (default: Terraform's output, else an app)",
+    )
     token = commands.add_parser(
         "token", help="print an access token through the federation (explicit opt-in)"
     )
@@ -46,10 +55,15 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     token.add_argument(
         "--scope", help="default: cloud-platform (Google) or https://storage.azure.com/.default"
     )
+    tools.add_commands(commands)
     args = parser.parse_args(argv)
     _quiet_logs(verbose=getattr(args, "verbose", False))
+    if args.command in tools.COMMANDS:
+        return tools.run(args, out)
     if args.command == "doctor":
         expected = json.load(args.terraform_outputs) if args.terraform_outputs else None
+        if args.identity:
+            expected = {**(expected or {}), "google_to_azure_identity_kind": args.identity}
         return _doctor(args.direction, expected, as_json=args.json, out=out)
     try:
         return _token(args.direction, args.scope, out=out)

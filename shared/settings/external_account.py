@@ -56,18 +56,26 @@ def file_type(path: str) -> str | None:
 
 
 def read_external_account(path: str) -> dict[str, Any]:
-    """The settings a gcloud ``external_account`` file for Azure carries."""
+    """The settings a gcloud ``external_account`` file for Azure carries (``--azure``, or this project's
+    ``federation credential-file`` with an executable source)."""
     with open(path, encoding="utf-8") as handle:
         data = json.load(handle)
     values: dict[str, Any] = {"provider": data.get("audience", "")}
-    source_url = (data.get("credential_source") or {}).get("url", "")
-    query = parse_qs(urlsplit(source_url).query)
-    if query.get("resource"):
-        values["azure_audience"] = query["resource"][0]
-        values["audience_setting"] = audience_origin(path)
-    if query.get("client_id"):
-        values["azure_client_id"] = query["client_id"][0]
-    values["azure_source"] = "managed_identity"
+    source = data.get("credential_source") or {}
+    if isinstance(source.get("executable"), dict):
+        # This project's `federation credential-file`: the command carries the Azure settings; the
+        # Azure source is whatever the environment says (managed identity, AKS workload identity ...).
+        from shared.tools.credential_file import executable_arguments
+
+        values.update(executable_arguments(str(source["executable"].get("command", ""))))
+    else:
+        query = parse_qs(urlsplit(source.get("url", "")).query)
+        if query.get("resource"):
+            values["azure_audience"] = query["resource"][0]
+            values["audience_setting"] = audience_origin(path)
+        if query.get("client_id"):
+            values["azure_client_id"] = query["client_id"][0]
+        values["azure_source"] = "managed_identity"
     if data.get("token_url"):
         values["sts_token_url"] = data["token_url"]
     if data.get("universe_domain"):

@@ -37,3 +37,32 @@ variable "federated_credential_name" {
     error_message = "federated_credential_name: 3-120 letters, digits, - or _, starting with a letter or digit."
   }
 }
+
+variable "identity_kind" {
+  type        = string
+  description = "What carries the federated credential: an Entra app registration (needs directory rights) or a user-assigned managed identity (Azure RBAC only)."
+  default     = "app_registration"
+
+  validation {
+    condition     = contains(["app_registration", "user_assigned_identity"], var.identity_kind)
+    error_message = "identity_kind: app_registration or user_assigned_identity."
+  }
+}
+
+variable "resource_group_name" {
+  type        = string
+  description = "Resource group of the user-assigned identity (identity_kind = user_assigned_identity)."
+  default     = null
+}
+
+variable "location" {
+  type        = string
+  description = "Azure region of the user-assigned identity (identity_kind = user_assigned_identity)."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags of the user-assigned identity."
+  default     = {}
+}

@@ -16,7 +16,7 @@ run "credential_and_container_scoped_reader" {
     error_message = "Issuer Google, subject the service account's unique ID, audience api://AzureADTokenExchange."
   }
   assert {
-    condition     = azuread_application_federated_identity_credential.google.display_name == "google-service-account-112233445566778899001"
+    condition     = azuread_application_federated_identity_credential.google[0].display_name == "google-service-account-112233445566778899001"
     error_message = "The credential's default name."
   }
   assert {
