@@ -289,9 +289,29 @@ def test_every_make_target_and_extra_the_readme_names_exists() -> None:
     assert readme.extras(text) - declared == set()
     markers = set(re.findall(r'^\s*"([a-z]+):', pyproject.split("markers = [")[1].split("]")[0], re.M))
     assert set(re.findall(r'PYTEST_ARGS="-m ([a-z]+)"', text)) - markers == set()
-    assert not re.search(r"^\s*python3? -m ", "\n".join(b.text for b in readme.blocks(text)), re.M), (
+    local = [b.text for b in readme.blocks(text) if b.section not in readme.CLOUD_SECTIONS]
+    assert not re.search(r"^\s*python3? -m ", "\n".join(local), re.M), (
         "commands name their interpreter: make or .venv/bin/python"
     )
+
+
+def test_every_federation_command_the_readme_names_exists() -> None:
+    """`federation X` / `python -m shared X` anywhere in the README (cloud sections included) names a
+    subcommand the CLI itself accepts: asked with `--help`, not read from our own list."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    code = "\n".join([b.text for b in readme.blocks(text)] + re.findall(r"`([^`]+)`", prose))
+    named = set(re.findall(r"(?:^|[\s(`])(?:federation|python3? -m shared) ([a-z][a-z-]+)", code, re.M))
+    assert named, "the README names federation commands"
+    for command in sorted(named):
+        run = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "-m", "shared", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert run.returncode == 0, f"`federation {command}` is not a command: {run.stderr.strip()[-500:]}"
 
 
 def test_blocks_are_classified_as_a_reader_would_run_them() -> None:

@@ -150,7 +150,9 @@ def test_aks_subject_mismatch_names_the_service_account(lab: Lab, identities: No
     ) as wrong:
         verdicts = doctor.run(doctor.AZURE_TO_GOOGLE, _aks_env(lab, wrong.path))
     failed = verdicts[-1]
-    assert (failed.hop, failed.ok, failed.code) == ("entra.token", False, "AADSTS70021")
+    # Entra answers an issuer it trusts with an unknown subject with AADSTS700213
+    # (Azure/login#482, Azure/azure-workload-identity#1200).
+    assert (failed.hop, failed.ok, failed.code) == ("entra.token", False, "AADSTS700213")
     assert wi.AKS_CLIENT_ID in failed.fix and "system:serviceaccount:default:app" in failed.fix
     assert "Google" not in failed.fix
 

@@ -24,7 +24,10 @@ _CREDENTIAL = (
 
 FIXES = {
     "AADSTS70021": _CREDENTIAL + "; the assertion had {assertion}.",
-    "AADSTS700213": "the federated credential's subject must be the pod's service account exactly: {assertion}.",
+    # 700213: the issuer matches a credential, the subject none (what Entra answers today; older reports show
+    # 70021): Azure/login#482, Azure/azure-workload-identity#1200
+    "AADSTS700213": "the federated credential on the identity AZURE_CLIENT_ID ({client_id}) must have subject = "
+    "the pod's service account exactly, system:serviceaccount:<namespace>:<service account>: {assertion}.",
     "AADSTS700211": "the federated credential's issuer must be the cluster's OIDC issuer URL, with its trailing "
     "slash: {assertion}.",
     "AADSTS700212": "the federated credential's audience must be api://AzureADTokenExchange (the projected "

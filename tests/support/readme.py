@@ -27,7 +27,10 @@ from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-CLOUD_SECTIONS = {"Deploy for real"}
+# Sections whose blocks need a cloud or a deployed function's environment (there, `python` is the
+# function's own interpreter, with shared/ vendored): checked for names only, never run here. The
+# interop suite runs the "other tools" commands against the lab instead (tests/interop/).
+CLOUD_SECTIONS = {"Deploy for real", "From other tools and languages"}
 CHECKED_ONLY = {"test", "bench", "pytest"}  # make targets named in the README but not run by it
 _READY = re.compile(r'leave it running(?:; ready when it prints "([^"]+)")?')
 _MAKE = re.compile(r"^make\s+([a-z][a-z0-9-]*)")
