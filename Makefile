@@ -124,11 +124,14 @@ serve-cloud-function: setup  ## build/gcp_function on :8080 (functions-framework
 	. ./$(LAB_DIR)/cloud-function.env && exec $(BIN)/functions-framework --target=list_blobs \
 	  --source=build/gcp_function/main.py --host=127.0.0.1 --port=8080
 
+# The role's env file too, not only local.settings.json: a value already in the environment wins over
+# local.settings.json (as with Core Tools), so a machine-wide REQUESTS_CA_BUNDLE would hide the lab's CA.
 serve-azure-function: setup  ## build/azure_function on :7071 (local host, local.settings.json), against make lab
 	$(call need-lab,azure-function)
 	$(BIN)/python -m tools.package azure_function
 	cp $(LAB_DIR)/local.settings.json build/azure_function/local.settings.json
-	exec $(BIN)/python lab/hosting/functions_host.py build/azure_function --host=127.0.0.1 --port=7071
+	. ./$(LAB_DIR)/azure-function.env && exec $(BIN)/python lab/hosting/functions_host.py build/azure_function \
+	  --host=127.0.0.1 --port=7071
 
 package: setup  ## build/gcp_function and build/azure_function: deployable, shared/ vendored
 	$(BIN)/python -m tools.package
