@@ -149,6 +149,13 @@ def test_admin_route_drives_faults_clock_and_counters(lab: Lab) -> None:
     assert (
         requests.post(f"{admin}/faults", json={"hop": "x", "script": ["nope"]}, timeout=5).status_code == 400
     )
+    # A hop name with a typo is refused and named, not accepted to never fire; prefixes and '*' are hops.
+    typo = requests.post(f"{admin}/faults", json={"hop": "entra.tokn", "script": ["503"]}, timeout=5)
+    assert typo.status_code == 400
+    assert "'entra.tokn'" in typo.json()["error"]["message"]
+    assert "entra.token" in typo.json()["error"]["message"]
+    for hop in ("gcp.iam", "*", "azure.blob"):
+        assert requests.post(f"{admin}/faults", json={"hop": hop, "latency_s": 0}, timeout=5).ok, hop
     assert requests.post(f"{admin}/reset", timeout=5).ok
     assert requests.get(f"{admin}/counters", timeout=5).json() == {}
     assert set(requests.get(f"{admin}/endpoints", timeout=5).json()) >= {"entra", "gcp.sts", "azure.blob"}
