@@ -108,7 +108,10 @@ lab: setup  ## run the lab in the foreground; each role's settings in .lab/ whil
 
 # Against a running lab (make lab in another shell): load a role's settings from .lab/.
 LAB_DIR := .lab
-need-lab = @test -f $(LAB_DIR)/$(1).env || { echo "no lab running: start it with make lab in another shell (it writes $(LAB_DIR)/$(1).env)" >&2; exit 1; }
+# A lab killed without its cleanup (SIGKILL, a crash) leaves .lab/ behind: check its process too, or every hop
+# would fail with "connection refused" and a fix that points at the clouds' settings.
+need-lab = @test -f $(LAB_DIR)/$(1).env || { echo "no lab running: start it with make lab in another shell (it writes $(LAB_DIR)/$(1).env)" >&2; exit 1; }; \
+	kill -0 "$$(cat $(LAB_DIR)/lab.pid 2>/dev/null)" 2>/dev/null || { echo "no lab running: $(LAB_DIR)/ is left from a lab that stopped without cleaning up; start it again with make lab in another shell" >&2; exit 1; }
 
 doctor-azure-to-google: setup  ## doctor, your laptop's Azure -> Google settings (.lab/), against make lab
 	$(call need-lab,azure-to-google)
