@@ -108,7 +108,10 @@ lab: setup  ## run the lab in the foreground; each role's settings in .lab/ whil
 
 # Against a running lab (make lab in another shell): load a role's settings from .lab/.
 LAB_DIR := .lab
-need-lab = @test -f $(LAB_DIR)/$(1).env || { echo "no lab running: start it with make lab in another shell (it writes $(LAB_DIR)/$(1).env)" >&2; exit 1; }
+# A lab killed without its cleanup (SIGKILL, a crash) leaves .lab/ behind: check its process too, or every hop
+# would fail with "connection refused" and a fix that points at the clouds' settings.
+need-lab = @test -f $(LAB_DIR)/$(1).env || { echo "no lab running: start it with make lab in another shell (it writes $(LAB_DIR)/$(1).env)" >&2; exit 1; }; \
+	kill -0 "$$(cat $(LAB_DIR)/lab.pid 2>/dev/null)" 2>/dev/null || { echo "no lab running: $(LAB_DIR)/ is left from a lab that stopped without cleaning up; start it again with make lab in another shell" >&2; exit 1; }
 
 doctor-azure-to-google: setup  ## doctor, your laptop's Azure -> Google settings (.lab/), against make lab
 	$(call need-lab,azure-to-google)
@@ -124,11 +127,14 @@ serve-cloud-function: setup  ## build/gcp_function on :8080 (functions-framework
 	. ./$(LAB_DIR)/cloud-function.env && exec $(BIN)/functions-framework --target=list_blobs \
 	  --source=build/gcp_function/main.py --host=127.0.0.1 --port=8080
 
+# The role's env file too, not only local.settings.json: a value already in the environment wins over
+# local.settings.json (as with Core Tools), so a machine-wide REQUESTS_CA_BUNDLE would hide the lab's CA.
 serve-azure-function: setup  ## build/azure_function on :7071 (local host, local.settings.json), against make lab
 	$(call need-lab,azure-function)
 	$(BIN)/python -m tools.package azure_function
 	cp $(LAB_DIR)/local.settings.json build/azure_function/local.settings.json
-	exec $(BIN)/python lab/hosting/functions_host.py build/azure_function --host=127.0.0.1 --port=7071
+	. ./$(LAB_DIR)/azure-function.env && exec $(BIN)/python lab/hosting/functions_host.py build/azure_function \
+	  --host=127.0.0.1 --port=7071
 
 package: setup  ## build/gcp_function and build/azure_function: deployable, shared/ vendored
 	$(BIN)/python -m tools.package

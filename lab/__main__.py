@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # A closed terminal (or dropped SSH session) sends SIGHUP: stop as cleanly, unless under nohup.
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, on_signal)
     with lab:  # starts it; stops it (Azurite included) on every way out
         lab.controls.token_lifetime_s = args.token_lifetime
         if args.latency_ms:

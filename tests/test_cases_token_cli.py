@@ -101,3 +101,14 @@ def test_a_good_token_still_goes_to_stdout_only(lab: Lab, monkeypatch: pytest.Mo
     apply_settings(monkeypatch, {**cloud_function_settings(lab), **FAST_RETRIES})
     code, out, err = run("token", "google-to-azure")
     assert code == 0 and err == "" and out.strip() in lab.minted()
+
+
+def test_help_is_plain_text_with_the_examples() -> None:
+    """`federation --help` is read in a terminal: no reStructuredText ``quotes``, and the usage examples."""
+    result = subprocess.run(
+        [sys.executable, "-m", "shared", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "``" not in result.stdout
+    assert "federation doctor google-to-azure --terraform-outputs outputs.json" in result.stdout
+    assert "federation token google-to-azure [--scope S]" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,6 +150,13 @@ def test_admin_route_drives_faults_clock_and_counters(lab: Lab) -> None:
     assert (
         requests.post(f"{admin}/faults", json={"hop": "x", "script": ["nope"]}, timeout=5).status_code == 400
     )
+    # A hop name with a typo is refused and named, not accepted to never fire; prefixes and '*' are hops.
+    typo = requests.post(f"{admin}/faults", json={"hop": "entra.tokn", "script": ["503"]}, timeout=5)
+    assert typo.status_code == 400
+    assert "'entra.tokn'" in typo.json()["error"]["message"]
+    assert "entra.token" in typo.json()["error"]["message"]
+    for hop in ("gcp.iam", "*", "azure.blob"):
+        assert requests.post(f"{admin}/faults", json={"hop": hop, "latency_s": 0}, timeout=5).ok, hop
     assert requests.post(f"{admin}/reset", timeout=5).ok
     assert requests.get(f"{admin}/counters", timeout=5).json() == {}
     assert set(requests.get(f"{admin}/endpoints", timeout=5).json()) >= {"entra", "gcp.sts", "azure.blob"}
@@ -382,3 +390,22 @@ def test_the_laptop_roles_pass_doctor_against_the_lab(lab: Lab, tmp_path: Path) 
         )  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         assert "every hop is healthy" in result.stdout
+
+
+def test_make_doctor_names_settings_left_by_a_lab_that_died(tmp_path: Path) -> None:
+    """A lab killed without its cleanup (SIGKILL, a crash) leaves .lab/ behind: make says so, doctor never runs.
+
+    Before, doctor ran on the stale settings and every hop failed with "connection refused" and a fix
+    about the clouds' settings (for azure.msi: "enable the identity").
+    """
+    (tmp_path / "azure-to-google.env").write_text("export GCP_WORKLOAD_IDENTITY_PROVIDER=stale\n")
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    (tmp_path / profiles.OWNER).write_text(f"{gone.pid}\n")
+    result = subprocess.run(
+        [shutil.which("make") or "make", "--no-print-directory", "doctor-azure-to-google", f"LAB_DIR={tmp_path}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no lab running" in result.stderr and "stopped without cleaning up" in result.stderr, result.stderr
+    assert "doctor:" not in result.stdout, "doctor ran on a dead lab's settings"

@@ -113,7 +113,9 @@ def _finish(process: subprocess.Popen[str], timeout_s: float = 60) -> tuple[str,
 
 
 @pytest.mark.usefixtures("nothing_left_behind")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "hangup"]
+)
 def test_python_m_lab_starts_once_and_stops_everything(signum: int) -> None:
     """One Azurite, not two (``with lab.start():`` used to start the lab a second time), and
     after Ctrl-C or SIGTERM no process and no listening port is left."""
@@ -164,7 +166,9 @@ def test_make_demo_runs_to_the_end_and_stops_everything() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.usefixtures("nothing_left_behind")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "sigterm", "hangup"]
+)
 def test_demo_interrupted_during_the_http_calls_stops_everything(signum: int) -> None:
     """Ctrl-C (or SIGTERM) once the three functions serve, during the calls: the functions'
     hosts (gunicorn and its worker included), the lab and Azurite all stop."""

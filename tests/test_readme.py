@@ -3,7 +3,8 @@
 The README is read as a newcomer reads it (tests/readme.py): each section's ``sh`` blocks typed
 into a shell at the root of a fresh copy of the repository, each ``python`` block run there with
 ``.venv/bin/python``, servers the README says to leave running started in shells of their own.
-The shells start from a bare environment (PATH, HOME, LANG): any variable a step needs must come
+The shells start from a bare environment (PATH, HOME, LANG, and a machine-wide CA bundle without
+the lab's CA, as many machines set): any variable a step needs must come
 from a step the README shows. They also get a dead proxy for every host but loopback
 (``LOOPBACK_ONLY``), so nothing they run can leave the machine. The documented setup — ``make setup``, which ``make demo`` runs — is
 the one thing taken as done: the copy links this checkout's ``.venv`` and ``node_modules`` (their
@@ -28,6 +29,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 
 from lab.hosting.functions import CLOUD_FUNCTION_TARGET
@@ -49,6 +51,9 @@ LOOPBACK_ONLY = {
     **{name: "127.0.0.1,localhost,::1" for name in ("NO_PROXY", "no_proxy")},
 }
 TOOLS = {name: shutil.which(name) or name for name in ("bash", "git", "make")}
+# Many readers' machines set these machine-wide (Debian and Nix images, corporate proxies): a CA bundle
+# without the lab's CA. Every step must still reach the lab, so the role's settings have to win.
+MACHINE_CA = {name: certifi.where() for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")}
 
 
 def fresh_clone(target: Path) -> Path:
@@ -75,7 +80,9 @@ class Terminal:
 
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
-        self.env = {name: os.environ[name] for name in BARE_ENV if name in os.environ} | LOOPBACK_ONLY
+        self.env = (
+            {name: os.environ[name] for name in BARE_ENV if name in os.environ} | LOOPBACK_ONLY | MACHINE_CA
+        )
         self.servers: list[tuple[str, subprocess.Popen[str], list[str]]] = []
 
     def run(self, where: str, script: str) -> str:

@@ -163,6 +163,11 @@ def test_missing_required_settings_are_reported_with_the_other_problems() -> Non
     )
     assert "api://<client-id>" in found["AZURE_TOKEN_AUDIENCE"][0]
     assert "client_secret" in found["AZURE_CLIENT_ID"][0]
+    # Unset reads as unset, in both directions: "required", never a "got ''" that suggests an empty value.
+    assert all(messages[0].startswith("required") for messages in found.values()), found
+    g2a_found = problems_by_name(settings_error(GoogleToAzureSettings.from_env, {}))
+    assert set(g2a_found) == {"AZURE_TENANT_ID", "AZURE_CLIENT_ID"}
+    assert all(m[0].startswith("required") and "got" not in m[0] for m in g2a_found.values()), g2a_found
 
 
 def test_client_secret_source_needs_the_secret() -> None:

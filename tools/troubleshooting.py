@@ -20,9 +20,9 @@ and names the fix (`python -m shared doctor azure-to-google` or `google-to-azure
 Every error either function returns is JSON, and says what to change:
 
 ```json
-{"error": {"status": 403, "code": "federation_refused", "hop": "entra.token", "upstream_code": "AADSTS70021",
-           "message": "Entra ID: no federated identity credential on app … matches the assertion (iss=…, sub=…, aud=…) …",
-           "fix": "add a federated identity credential with exactly this issuer, subject and audience …",
+{"error": {"status": 403, "code": "federation_refused", "hop": "entra.token", "upstream_code": "AADSTS700213",
+           "message": "Entra ID: no federated identity credential on app … matches the assertion's subject (iss=…, sub=…, aud=…) …",
+           "fix": "set the federated credential's subject to the service account's numeric unique ID (not its e-mail).",
            "request_id": "…"}}
 ```
 

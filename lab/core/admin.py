@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from flask import Response, jsonify, request
 
 from lab.core import wire_errors
-from lab.core.controls import Controls
+from lab.core.controls import Controls, matches
 from lab.core.service import Service
 
 FAULT_FIELDS = ("latency_s", "script", "failure_rate", "failure_kinds", "down_for_s", "hang_s")
@@ -77,6 +77,12 @@ def create(lab: Administered) -> Service:
         if not isinstance(hop, str) or not hop:
             return wire_errors.google_api(
                 400, "'hop' is required: a hop name or prefix such as 'gcp.sts' or '*'."
+            )
+        served = frozenset().union(*(svc.hops for svc in lab.services.values()))
+        if not any(matches(hop, name) for name in served):
+            # A typo would otherwise be accepted and never fire.
+            return wire_errors.google_api(
+                400, f"no hop is {hop!r} or under it; the lab's hops: {', '.join(sorted(served))} (or '*')."
             )
         options = {k: data[k] for k in FAULT_FIELDS if k in data}
         if "failure_kinds" in options:

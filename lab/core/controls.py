@@ -107,7 +107,7 @@ class Controls:
 
     def _by_specificity(self, hop: str) -> list[HopFaults]:
         """The entries that apply to ``hop``, most specific (longest key) first."""
-        keys = sorted((k for k in self._faults if _matches(k, hop)), key=len, reverse=True)
+        keys = sorted((k for k in self._faults if matches(k, hop)), key=len, reverse=True)
         return [self._faults[k] for k in keys]
 
     # -- counters -------------------------------------------------------------------------
@@ -133,5 +133,6 @@ class Controls:
         self.token_lifetime_s = 3600
 
 
-def _matches(key: str, hop: str) -> bool:
+def matches(key: str, hop: str) -> bool:
+    """Whether a fault set on ``key`` (a hop name, a prefix such as ``gcp.iam``, or ``*``) applies to ``hop``."""
     return key == "*" or hop == key or hop.startswith(key + ".")

@@ -64,7 +64,7 @@ def stop(process: Process | None, timeout_s: float = 5) -> None:
 
 @contextlib.contextmanager
 def uninterrupted() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM while cleaning up, then deliver the first one that came.
+    """Hold SIGINT, SIGTERM and SIGHUP while cleaning up, then deliver the first one that came.
 
     A second Ctrl-C during a stop would otherwise abandon the children not yet stopped. Off the
     main thread (where Python cannot set handlers) this does nothing.
@@ -73,7 +73,7 @@ def uninterrupted() -> Iterator[None]:
         yield
         return
     received: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {signum: signal.getsignal(signum) for signum in held}
     for signum in held:
         signal.signal(signum, lambda number, _frame: received.append(number))
@@ -87,13 +87,20 @@ def uninterrupted() -> Iterator[None]:
 
 
 def exit_on_sigterm() -> None:
-    """Make SIGTERM unwind like Ctrl-C (``finally`` blocks run, children are stopped)
-    instead of ending the interpreter on the spot."""
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (``finally`` blocks run, children are stopped)
+    instead of ending the interpreter on the spot.
+
+    SIGHUP is what a closed terminal or a dropped SSH session sends; its default action ends the
+    process without cleanup, leaving Azurite (in a session of its own) behind. Under ``nohup``
+    (SIGHUP ignored) it stays ignored.
+    """
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, interrupt)
 
 
 class ProcessExited(RuntimeError):

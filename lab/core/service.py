@@ -113,6 +113,11 @@ class Service:
 
         return register
 
+    @property
+    def hops(self) -> frozenset[str]:
+        """The hop names this service serves (its routes' endpoint names)."""
+        return frozenset(rule.endpoint for rule in self.app.url_map.iter_rules() if rule.endpoint != "static")
+
     # -- faults ---------------------------------------------------------------------------
     def _apply_faults(self) -> Response | None:
         g.lab_started = time.perf_counter()

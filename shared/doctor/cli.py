@@ -32,7 +32,13 @@ DIRECTIONS = (doctor.AZURE_TO_GOOGLE, doctor.GOOGLE_TO_AZURE)
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    parser = argparse.ArgumentParser(prog="federation", description=__doc__.split("\n\n")[0])
+    summary, examples, _ = __doc__.replace("``", "").split("\n\n", 2)  # plain text for a terminal
+    parser = argparse.ArgumentParser(
+        prog="federation",
+        description=summary,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("doctor", help="check every hop, show the claims that matter, name the fix")
     check.add_argument("direction", choices=DIRECTIONS)

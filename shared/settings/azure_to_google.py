@@ -103,7 +103,7 @@ class AzureToGoogleSettings:
         problems = ca_bundle_problems(env)
         for required in ("provider", "azure_audience"):
             if not values.get(required):
-                problems.append((_ENV_NAMES[required], _MISSING[required]))
+                problems.append((_ENV_NAMES[required], "required: " + _MISSING[required]))
         if problems:
             values.setdefault("provider", "")
             values.setdefault("azure_audience", "")

@@ -81,7 +81,11 @@ class GoogleToAzureSettings:
     def problems(self) -> list[tuple[str, str]]:
         """Every problem with these settings, as (variable, what a valid value looks like)."""
         problems = tenant_problems(self.tenant_id, required=True)
-        if not GUID.match(self.client_id or ""):
+        if not self.client_id:
+            problems.append(
+                ("AZURE_CLIENT_ID", "required: the app registration's Application (client) ID, a GUID")
+            )
+        elif not GUID.match(self.client_id):
             problems.append(
                 (
                     "AZURE_CLIENT_ID",
