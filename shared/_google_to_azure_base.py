@@ -22,7 +22,7 @@ from shared.azure_credential import is_microsoft_authority
 from shared.google_id_tokens import GoogleIdTokenSupplier, id_token_supplier
 from shared.redaction import claims_text, shown_claims
 from shared.refresh import RefreshTiming
-from shared.retry import RetryingRequest, azure_retry_kwargs
+from shared.retry import RetryingRequest, azure_retry_kwargs, certificate_rejected, untrusted_certificate
 from shared.settings import GoogleToAzureSettings
 from shared.settings.common import token_exchange_audience
 
@@ -137,6 +137,8 @@ class GoogleToAzureBase(Generic[Holder]):
                     "token_exchange_audience": token_exchange_audience(self.settings.authority_host),
                 },
             )
+        if isinstance(exc, AzureError) and certificate_rejected(exc):
+            return untrusted_certificate("entra.token", self.token_endpoint)
         if isinstance(exc, AzureError):
             return errors.UpstreamUnavailable(
                 f"Entra ID did not answer within the retry deadline ({type(exc).__name__})", hop="entra.token"

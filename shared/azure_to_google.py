@@ -29,7 +29,7 @@ from shared import azure_credential as azure_credentials
 from shared import errors, tracing
 from shared.redaction import claims_text, package_logger, shown_claims
 from shared.refresh import Fetched, RefreshTiming, TokenHolder
-from shared.retry import RetryingRequest, deadline_scope, hop_of
+from shared.retry import RetryingRequest, certificate_rejected, deadline_scope, hop_of, untrusted_certificate
 from shared.settings import AzureToGoogleSettings
 
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -72,6 +72,8 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
                 raise _workload_identity_error(exc, self.credential) from None
             raise _azure_source_error(exc, self.scope, self.credential, self.audience_setting) from None
         except AzureError as exc:
+            if certificate_rejected(exc):
+                raise untrusted_certificate(azure_hop(self.credential), _endpoint_of(exc)) from None
             raise errors.UpstreamUnavailable(
                 f"the Azure token request failed: {type(exc).__name__}", hop=azure_hop(self.credential)
             ) from None
@@ -89,6 +91,12 @@ class AzureSubjectTokenSupplier(identity_pool.SubjectTokenSupplier):
         )
         self.last_claims = shown_claims(token.token)
         return str(token.token)
+
+
+def _endpoint_of(exc: AzureError) -> str:
+    """The URL the failed Azure request went to, if azure-core kept it."""
+    request = getattr(getattr(exc, "response", None), "request", None)
+    return str(getattr(request, "url", "") or "the Azure token endpoint")
 
 
 def azure_hop(credential: TokenCredential) -> str:

@@ -9,7 +9,9 @@ Two mechanisms, one policy (:class:`shared.settings.RetrySettings`):
   with :class:`JitteredRetryPolicy` (azure-core's policy, whose backoff has no jitter).
 
 Retried: :data:`shared.errors.RETRYABLE_STATUS` (408, 429, 500, 502, 503, 504), connection resets and
-timeouts. Never retried: any other 4xx, because the same request cannot succeed a second time.
+timeouts. Never retried: any other 4xx, because the same request cannot succeed a second time, and a
+TLS certificate this process does not trust (:func:`certificate_rejected`): that is a
+:class:`shared.errors.SettingsError` naming ``REQUESTS_CA_BUNDLE`` and the hop, not an outage.
 
 **One deadline per request, across every layer.** :func:`deadline_scope` opens a deadline
 (``RetrySettings.deadline_s`` from now) for everything a request does on this thread or task:
@@ -29,6 +31,7 @@ import contextlib
 import contextvars
 import random
 import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -68,8 +71,9 @@ def remaining_s(default: float | None = None) -> float | None:
     return default if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def connection_refused(error: BaseException) -> bool:
-    """Whether ``error`` (or what caused it) is a refused connection or an unknown host name."""
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and everything that caused it: ``__cause__``, ``__context__``, exception ``args``
+    and urllib3's ``reason`` (requests and google-auth wrap the socket's error in all of these)."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
     while pending:
@@ -77,17 +81,51 @@ def connection_refused(error: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError | socket.gaierror):
-            return True
-        text = str(current)
-        if "Connection refused" in text or "Errno 111" in text or "Name or service not known" in text:
-            return True
+        yield current
         pending += [current.__cause__, current.__context__]
         pending += [arg for arg in current.args if isinstance(arg, BaseException)]
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):
             pending.append(reason)
+
+
+def connection_refused(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a refused connection or an unknown host name."""
+    for current in _causes(error):
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        text = str(current)
+        if "Connection refused" in text or "Errno 111" in text or "Name or service not known" in text:
+            return True
     return False
+
+
+def certificate_rejected(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a TLS certificate this process does not trust
+    (``ssl.SSLCertVerificationError``, OpenSSL's ``CERTIFICATE_VERIFY_FAILED``): the same request
+    fails the same way every time, so it is a setting to fix, not a transient failure."""
+    return any(
+        isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current)
+        for current in _causes(error)
+    )
+
+
+def untrusted_certificate(hop: str, url: str) -> errors.SettingsError:
+    """The settings error for an endpoint whose certificate is not trusted: requests verifies against
+    ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``) when set, else certifi's public CAs
+    (https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification)."""
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return errors.SettingsError(
+        [
+            (
+                "REQUESTS_CA_BUNDLE",
+                f"{hop} at {host} presented a certificate that is not trusted (CERTIFICATE_VERIFY_FAILED): "
+                "for a public cloud endpoint unset REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE (or name a bundle "
+                "with the public CAs); for a private endpoint (a proxy, the lab) name a bundle that holds "
+                "its CA",
+            )
+        ]
+    )
 
 
 def full_jitter_backoff(retry: int, initial_s: float, max_s: float) -> float:
@@ -160,6 +198,8 @@ class RetryingRequest(transport.Request):
             except google_exceptions.TransportError as exc:
                 if hop == "gcp.metadata" and connection_refused(exc):
                     raise _no_metadata_server(url) from None
+                if certificate_rejected(exc):
+                    raise untrusted_certificate(hop, url) from None
                 raise
             self.last_status = getattr(response, "status", None)
             self.last_retry_after_s = _retry_after(response) or None
