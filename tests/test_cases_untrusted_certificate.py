@@ -41,7 +41,9 @@ def test_the_function_app_names_the_ca_bundle_when_sts_is_not_trusted(
     assert (status, error["code"], error["settings"]) == (500, "misconfigured", ["REQUESTS_CA_BUNDLE"]), error
     assert "CERTIFICATE_VERIFY_FAILED" in error["message"]
     assert any(hop in error["message"] for hop in ("azure.msi", "gcp.sts")), error["message"]
-    assert not [r for r in caplog.records if "retry" in r.getMessage()], "an untrusted certificate is not retried"
+    assert not [r for r in caplog.records if "retry" in r.getMessage()], (
+        "an untrusted certificate is not retried"
+    )
 
 
 def test_the_cloud_function_names_the_ca_bundle_when_entra_is_not_trusted(
