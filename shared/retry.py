@@ -29,18 +29,23 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import random
 import socket
 import ssl
+import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import requests
 import tenacity
 from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy
 from google.auth import exceptions as google_exceptions
 from google.auth import transport
+from google.auth.transport import requests as google_requests
 
 from shared import errors, tracing
 from shared.errors import RETRYABLE_STATUS
@@ -144,6 +149,39 @@ def hop_of(url: str) -> str:
     return "gcp.oauth2" if "token" in url else "google"
 
 
+_twins: weakref.WeakKeyDictionary[requests.Session, requests.Session] = weakref.WeakKeyDictionary()
+_twins_lock = threading.Lock()
+
+
+def without_nested_retries(request: Any) -> Any:
+    """``request``, or a google-auth requests transport like it whose session retries nothing itself.
+
+    google-auth's ``AuthorizedSession`` (what google-cloud-bigquery and friends use) refreshes its
+    credentials through a session that mounts ``HTTPAdapter(max_retries=3)``
+    (google/auth/transport/requests.py), so urllib3 would retry every connection failure three times
+    inside each of our attempts and one attempt could last four attempt timeouts. The twin keeps the
+    session's TLS, proxy and header settings, and is made once per session (connections are reused).
+    """
+    if isinstance(request, functools.partial):  # AuthorizedSession passes partial(auth_request, timeout=...)
+        inner = without_nested_retries(request.func)
+        return (
+            request if inner is request.func else functools.partial(inner, *request.args, **request.keywords)
+        )
+    session = getattr(request, "session", None)
+    if not isinstance(request, google_requests.Request) or not isinstance(session, requests.Session):
+        return request
+    if not any(getattr(getattr(a, "max_retries", None), "total", 0) for a in session.adapters.values()):
+        return request
+    with _twins_lock:
+        twin = _twins.get(session)
+        if twin is None:
+            twin = _twins[session] = requests.Session()
+            twin.verify, twin.cert, twin.proxies = session.verify, session.cert, dict(session.proxies)
+            twin.trust_env = session.trust_env
+            twin.headers.update(session.headers)
+    return google_requests.Request(twin)
+
+
 class RetryingRequest(transport.Request):
     """A google-auth transport request that retries transient failures until a deadline.
 
@@ -154,7 +192,7 @@ class RetryingRequest(transport.Request):
     """
 
     def __init__(self, inner: Any, policy: RetrySettings) -> None:
-        self.inner: Any = inner.inner if isinstance(inner, RetryingRequest) else inner
+        self.inner: Any = inner.inner if isinstance(inner, RetryingRequest) else without_nested_retries(inner)
         self.policy = policy
         own = time.monotonic() + policy.deadline_s
         scoped = _deadline.get()
