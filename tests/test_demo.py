@@ -34,6 +34,10 @@ def test_demo_shows_both_functions_and_one_misconfiguration(lab: Lab) -> None:
     for name, total in expected_top_names(lab, "TX", 2021):
         assert f"{name:<10} {total:>6}" in output
     assert "hop entra.token" in output and "hop gcp.sts.token" in output
+    # The warm start's exchanges are shown as such, not under whichever call came first.
+    warm, calls = output.split("1. Cloud Function", 1)
+    assert "hop entra.token" in warm and "hop gcp.sts.token" in warm, warm
+    assert "hop entra.token" not in calls.split("3. A deliberate")[0]
     assert "Without the function key: HTTP 401" in output
     assert "HTTP 403 federation_refused" in output and "AADSTS700213" in output
     assert "eyJ" not in output, "the demo prints claims, never a token"

@@ -50,7 +50,8 @@ def main() -> int:
                 function.start()
             for function in functions:
                 function.wait_ready()
-            print(f"Functions serving after {time.monotonic() - started:.1f} s.\n")
+            print(f"Functions serving after {time.monotonic() - started:.1f} s.")
+            show_warm_start(lab)
             list_blobs(lab, blob_lister)
             query_bigquery(lab, bigquery_app, key)
             show_misconfiguration(lab, misconfigured)
@@ -60,6 +61,24 @@ def main() -> int:
                     function.stop()
     print(f"\nDone in {time.monotonic() - started:.1f} s; the functions, the lab and Azurite are stopped.")
     return 0
+
+
+def show_warm_start(lab: Lab, quiet_s: float = 0.5, limit_s: float = 10.0) -> None:
+    """The hops each new instance's warm start made before any request (shared/functions/warmup.py):
+    the token exchanges, so that the first request finds a token. Waits until the lab has been quiet
+    for ``quiet_s`` (at most ``limit_s``), so these hops are not shown under the first call."""
+    seen, quiet_since, deadline = -1, time.monotonic(), time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        count = len(lab.trace())
+        if count != seen:
+            seen, quiet_since = count, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            break
+        time.sleep(0.05)
+    print("   While they started, each instance's warm start got its token (before any request):")
+    for record in lab.trace():
+        print(f"       hop {hop_line(record)}")
+    print()
 
 
 def list_blobs(lab: Lab, function: FunctionProcess) -> None:
@@ -122,7 +141,12 @@ def call(
     started = time.perf_counter()
     response = requests.get(url, params=params, headers=headers, timeout=TIMEOUT_S)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    body: dict[str, Any] = response.json()
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        raise SystemExit(
+            f"unexpected HTTP {response.status_code} without a JSON body: {response.text[:300]!r}"
+        ) from None
     if show_body:
         print(
             f"   GET {url}{'?' + query if query else ''} -> HTTP {response.status_code} in {elapsed_ms:.0f} ms"
