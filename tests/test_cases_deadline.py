@@ -166,8 +166,7 @@ def no_metadata_server(lab: Lab) -> Iterator[FunctionProcess]:
     env = process_env(
         lab, cloud_function_settings(lab), GCE_METADATA_HOST=closed, GCE_METADATA_IP=closed, **RETRIES
     )
-    with FunctionProcess.cloud_function(env) as process:
-        process.start().wait_ready()
+    with FunctionProcess.cloud_function(env) as process:  # `with` starts it and waits until it serves
         yield process
     assert not any(secret in process.output for secret in lab.minted())
 

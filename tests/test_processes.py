@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from lab.core import processes
+from lab.core.runtime import Lab
+from lab.hosting.functions import FunctionProcess, cloud_function_settings, process_env
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +223,15 @@ def test_a_test_session_stops_its_lab_however_it_ends(tmp_path: Path, ending: st
     assert process.returncode not in (0, None), output[-2000:]
     if ending == "a-failing-test":
         assert "on purpose" in output
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_a_function_process_is_started_once(lab: Lab) -> None:
+    """``with FunctionProcess...`` starts it; a second ``start()`` used to spawn another process and
+    orphan the first (a fixture did exactly that: a functions-framework outlived every test run)."""
+    env = process_env(lab, cloud_function_settings(lab))
+    with FunctionProcess.cloud_function(env) as function:
+        with pytest.raises(RuntimeError, match="already running"):
+            function.start()
+        assert function.running
+    assert not function.running

@@ -139,6 +139,10 @@ class FunctionProcess:
         return cls(command, env, cwd=app_dir, port=port, path=FUNCTION_APP_ROUTE)
 
     def start(self) -> FunctionProcess:
+        """Start the function's process; a second start while it runs is refused (it would orphan the
+        first: ``with FunctionProcess...`` already starts it)."""
+        if self.running:
+            raise RuntimeError(f"{self.url} is already running: start() once (``with`` starts it)")
         self._process = processes.spawn(
             self.command,
             cwd=self.cwd,
