@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,7 @@ from lab.azure.azurite import AzuriteNotInstalled
 from lab.core import processes
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, function_app_settings, process_env
+from tests.support import orphans
 from tests.support.loopback import forget_refused, loopback_only_getaddrinfo, refused_hosts
 from tests.support.retries import FAST_FUNCTION_RETRIES
 
@@ -43,6 +45,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: pytest_sessionfinish stops the lab
     # and Azurite instead of the interpreter ending with them still running.
     processes.exit_on_sigterm()
+    # Orphans of anything the tests start are re-parented to this process, so the session can
+    # count what it left behind (pytest_sessionfinish).
+    orphans.become_subreaper()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -57,6 +62,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _lab is not None:
         _lab.stop()
+    # Nothing left behind: every process the tests started (and every orphan of one) has stopped.
+    left = orphans.left_behind(set())
+    if left:
+        print(f"\nthe test session left {len(left)} process(es) running (now killed):", file=sys.stderr)
+        for command in sorted(left.values()):
+            print(f"  {command[:200]}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ foreground group.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -27,33 +26,18 @@ import pytest
 from lab.core import processes
 from lab.core.runtime import Lab
 from lab.hosting.functions import FunctionProcess, cloud_function_settings, process_env
+from tests.support import orphans
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
-PR_SET_CHILD_SUBREAPER = 36
 
 
 @pytest.fixture(scope="module", autouse=True)
 def subreaper() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+    assert orphans.become_subreaper(), "prctl(PR_SET_CHILD_SUBREAPER) failed"
 
 
-def _children(parent: int) -> dict[int, str]:
-    """Live (not zombie) children of ``parent``: pid -> command line."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            continue
-        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            found[int(entry)] = command
-    return found
+_children = orphans.children
 
 
 @pytest.fixture
@@ -61,18 +45,7 @@ def nothing_left_behind() -> Iterator[None]:
     """Fail if a process orphaned during the test is still alive a moment after it."""
     before = set(_children(os.getpid()))
     yield
-    deadline = time.monotonic() + 10
-    while True:
-        left = {pid: cmd for pid, cmd in _children(os.getpid()).items() if pid not in before}
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    for pid in left:  # don't leave them to the next test either
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+    left = orphans.left_behind(before)
     assert not left, f"left behind: {sorted(left.values())}"
 
 
@@ -235,3 +208,24 @@ def test_a_function_process_is_started_once(lab: Lab) -> None:
             function.start()
         assert function.running
     assert not function.running
+
+
+LEAKING = """
+import subprocess
+
+
+def test_leaks():
+    subprocess.Popen(["sleep", "120"], start_new_session=True)  # started, never stopped
+"""
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_a_test_session_that_leaves_a_process_fails(tmp_path: Path) -> None:
+    """The session-wide check (tests/conftest.py): a passing test that leaves a process running
+    fails the run, naming the process; the process does not outlive it."""
+    tests = tmp_path / "test_leaking.py"
+    tests.write_text(LEAKING, encoding="utf-8")
+    process = _subject([sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", str(tests)])
+    output, _ = _finish(process, timeout_s=90)
+    assert process.returncode == pytest.ExitCode.TESTS_FAILED, output[-2000:]
+    assert "1 passed" in output and "left 1 process(es) running" in output and "sleep 120" in output
