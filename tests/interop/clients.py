@@ -138,3 +138,40 @@ def az(lab: Lab, home: Path, *args: str, env: Mapping[str, str] | None = None) -
         },
     )
     return run([str(az_binary()), *args], settings, cwd=home)
+
+
+def az_ok(run: Run) -> str:
+    """``run``'s stdout, after checking that az stayed on loopback and exited 0."""
+    assert not run.refused, f"az tried to leave loopback: {run.refused}"
+    assert run.returncode == 0, run.stderr.strip()[-2000:]
+    return run.stdout
+
+
+def az_login_federated(lab: Lab, home: Path, *, client_id: str, tenant_id: str, federated_token: str) -> str:
+    """The public tutorial's flow against the lab registered as a custom cloud: instance discovery
+    off (MSAL needs it for a non-Microsoft authority host), ``az cloud register`` + ``set``, then
+    ``az login --service-principal --federated-token``; returns the login's JSON output."""
+    env = lab.env()
+    az_ok(az(lab, home, "config", "set", "core.instance_discovery=false"))
+    az_ok(
+        az(
+            lab, home,
+            "cloud", "register", "--name", "FederationLab",
+            "--endpoint-active-directory", env["LAB_ENTRA_URL"],
+            "--endpoint-resource-manager", f"{env['LAB_ARM_URL']}/",
+            "--endpoint-active-directory-resource-id", "https://management.core.windows.net/",
+            "--skip-endpoint-discovery",
+        )
+    )  # fmt: skip
+    az_ok(az(lab, home, "cloud", "set", "--name", "FederationLab"))
+    return az_ok(
+        az(
+            lab, home,
+            "login", "--service-principal",
+            "--username", client_id,
+            "--tenant", tenant_id,
+            "--federated-token", federated_token,
+            "--allow-no-subscriptions",
+            "--output", "json",
+        )
+    )  # fmt: skip

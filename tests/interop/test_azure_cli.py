@@ -27,10 +27,7 @@ from tests.test_fidelity_refusals import google_id_token
 pytestmark = pytest.mark.interop
 
 
-def _ok(run: clients.Run) -> str:
-    assert not run.refused, f"az tried to leave loopback: {run.refused}"
-    assert run.returncode == 0, run.stderr.strip()[-2000:]
-    return run.stdout
+_ok = clients.az_ok
 
 
 def test_az_login_with_a_federated_google_token_then_blob_list(lab: Lab, tmp_path: Path) -> None:
@@ -44,33 +41,11 @@ def test_az_login_with_a_federated_google_token_then_blob_list(lab: Lab, tmp_pat
     container = lab.topology.storage_containers[0]
     env = lab.env()
 
-    _ok(clients.az(lab, tmp_path, "config", "set", "core.instance_discovery=false"))
-    _ok(
-        clients.az(
-            lab,
-            tmp_path,
-            "cloud", "register", "--name", "FederationLab",
-            "--endpoint-active-directory", env["LAB_ENTRA_URL"],
-            "--endpoint-resource-manager", f"{env['LAB_ARM_URL']}/",
-            "--endpoint-active-directory-resource-id", "https://management.core.windows.net/",
-            "--skip-endpoint-discovery",
-        )
-    )  # fmt: skip
-    _ok(clients.az(lab, tmp_path, "cloud", "set", "--name", "FederationLab"))
     accounts = json.loads(
-        _ok(
-            clients.az(
-                lab,
-                tmp_path,
-                "login", "--service-principal",
-                "--username", app.client_id,
-                "--tenant", app.tenant_id,
-                "--federated-token", google_id_token(),
-                "--allow-no-subscriptions",
-                "--output", "json",
-            )
+        clients.az_login_federated(
+            lab, tmp_path, client_id=app.client_id, tenant_id=app.tenant_id, federated_token=google_id_token()
         )
-    )  # fmt: skip
+    )
     assert [a["tenantId"] for a in accounts] == [app.tenant_id]
     assert accounts[0]["user"] == {"name": app.client_id, "type": "servicePrincipal"}
     hops = [record.hop for record in lab.trace()]

@@ -74,37 +74,19 @@ def _node_blobs(lab: Lab, home: Path, path: Path) -> list[str]:
     return sorted(clients.node(lab, home, "workload_identity_blob.mjs", env=env).json()["names"])
 
 
-def _ok(run: clients.Run) -> str:
-    assert not run.refused, f"az tried to leave loopback: {run.refused}"
-    assert run.returncode == 0, run.stderr.strip()[-2000:]
-    return run.stdout
+_ok = clients.az_ok
 
 
 def _az_blobs(lab: Lab, home: Path, path: Path) -> list[str]:
     """``az login --federated-token "$(cat FILE)"`` in a custom cloud for the lab, then ``az storage blob list``."""
     env = lab.env()
-    _ok(clients.az(lab, home, "config", "set", "core.instance_discovery=false"))
-    _ok(
-        clients.az(
-            lab, home,
-            "cloud", "register", "--name", "FederationLab",
-            "--endpoint-active-directory", env["LAB_ENTRA_URL"],
-            "--endpoint-resource-manager", f"{env['LAB_ARM_URL']}/",
-            "--endpoint-active-directory-resource-id", "https://management.core.windows.net/",
-            "--skip-endpoint-discovery",
-        )
-    )  # fmt: skip
-    _ok(clients.az(lab, home, "cloud", "set", "--name", "FederationLab"))
-    _ok(
-        clients.az(
-            lab, home,
-            "login", "--service-principal",
-            "--username", BLOB_READER_APP,
-            "--tenant", lab.topology.tenants[0].tenant_id,
-            "--federated-token", path.read_text(),
-            "--allow-no-subscriptions", "--output", "none",
-        )
-    )  # fmt: skip
+    clients.az_login_federated(
+        lab,
+        home,
+        client_id=BLOB_READER_APP,
+        tenant_id=lab.topology.tenants[0].tenant_id,
+        federated_token=path.read_text(),
+    )
     container = lab.topology.storage_containers[0]
     listed = _ok(
         clients.az(
