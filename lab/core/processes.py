@@ -96,6 +96,12 @@ def exit_on_sigterm() -> None:
     """
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        # One unwinding: a repeat must not cut the cleanup short before `uninterrupted()` holds it.
+        # It comes: GNU make's fatal_error_signal() kills its children with SIGTERM after the same
+        # SIGTERM reached the whole process group (`make demo` under `kill -TERM -<pgid>`).
+        for held in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(held) is interrupt:
+                signal.signal(held, signal.SIG_IGN)
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
